@@ -1,0 +1,56 @@
+"""The one place that turns Aesara graphs into callables.
+
+Every ``aesara.function`` in aerann goes through :func:`function`, so that the
+backend (Aesara's C backend or its JAX backend) is chosen in one place:
+``AERANN_BACKEND=c|jax`` in the environment or :func:`set_backend` in Python.
+"""
+
+import os
+
+import aesara
+
+BACKENDS = ("c", "jax")
+_state = {"backend": None}
+
+
+def _check(name: str) -> str:
+    name = str(name).strip().lower()
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}: choose one of {', '.join(BACKENDS)}")
+    return name
+
+
+def get_backend() -> str:
+    """The backend new functions compile for (``AERANN_BACKEND``, default ``c``)."""
+    if _state["backend"] is None:
+        _state["backend"] = _check(os.environ.get("AERANN_BACKEND", "c") or "c")
+    return _state["backend"]
+
+
+def set_backend(name: str) -> None:
+    """Compile every later function for ``name`` (``"c"`` or ``"jax"``)."""
+    _state["backend"] = _check(name)
+
+
+def mode():
+    """The Aesara mode of the current backend."""
+    if get_backend() == "jax":
+        from aerann import jax_scan
+
+        jax_scan.register()
+        return "JAX"
+    return None
+
+
+def function(inputs, outputs, updates=None, givens=None, name=None, **kwargs):
+    """Compile ``inputs -> outputs`` for the current backend."""
+    return aesara.function(
+        inputs,
+        outputs,
+        updates=updates,
+        givens=givens,
+        name=name,
+        mode=mode(),
+        on_unused_input="ignore",
+        **kwargs,
+    )
