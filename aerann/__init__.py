@@ -8,4 +8,27 @@ from aerann import aesara_setup as _aesara_setup
 
 _aesara_setup.configure()
 
+from aerann.compile import get_backend, set_backend  # noqa: E402
+from aerann.generate import generate_sentence  # noqa: E402
+from aerann.reference.rnn_numpy import RNNNumpy  # noqa: E402
+from aerann.train import train_with_sgd  # noqa: E402
+from aerann.tutorial import (  # noqa: E402
+    RNNTheano,
+    gradient_check_theano,
+    load_model_parameters_theano,
+    save_model_parameters_theano,
+)
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "RNNNumpy",
+    "RNNTheano",
+    "generate_sentence",
+    "get_backend",
+    "gradient_check_theano",
+    "load_model_parameters_theano",
+    "save_model_parameters_theano",
+    "set_backend",
+    "train_with_sgd",
+]

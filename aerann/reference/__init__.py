@@ -1,0 +1,1 @@
+"""NumPy references: plain, readable implementations the Aesara graphs are checked against."""

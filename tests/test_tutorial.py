@@ -1,0 +1,175 @@
+"""RNNTheano: the tutorial's graph on Aesara, checked against RNNNumpy and the literal tutorial graph."""
+
+import aesara
+import aesara.tensor as at
+import numpy as np
+import pytest
+from aesara.tensor.special import softmax
+
+from aerann import (
+    RNNNumpy,
+    RNNTheano,
+    gradient_check_theano,
+    load_model_parameters_theano,
+    save_model_parameters_theano,
+)
+
+WORDS, HIDDEN, TRUNCATE = 40, 6, 3
+X = [0, 5, 3, 7, 2, 9, 11, 4]
+Y = [5, 3, 7, 2, 9, 11, 4, 1]
+
+
+@pytest.fixture(scope="module")
+def truncated():
+    np.random.seed(10)
+    return RNNTheano(WORDS, HIDDEN, bptt_truncate=TRUNCATE)
+
+
+@pytest.fixture(scope="module")
+def untruncated():
+    np.random.seed(10)
+    return RNNTheano(WORDS, HIDDEN, bptt_truncate=1000)
+
+
+def numpy_twin(model):
+    twin = RNNNumpy(model.word_dim, model.hidden_dim, bptt_truncate=model.bptt_truncate)
+    twin.U, twin.V, twin.W = (p.get_value().copy() for p in (model.U, model.V, model.W))
+    return twin
+
+
+def literal_tutorial_bptt(model):
+    """The tutorial's own graph: softmax inside the scan step, categorical cross-entropy."""
+    U, V, W = model.U, model.V, model.W
+    x, y = at.ivector("x"), at.ivector("y")
+
+    def forward_prop_step(x_t, s_t_prev, U, V, W):
+        s_t = at.tanh(U[:, x_t] + W.dot(s_t_prev))
+        o_t = softmax(V.dot(s_t), axis=-1)
+        return [o_t, s_t]
+
+    [o, s], _ = aesara.scan(
+        forward_prop_step,
+        sequences=x,
+        outputs_info=[None, dict(initial=at.zeros(model.hidden_dim))],
+        non_sequences=[U, V, W],
+        truncate_gradient=model.bptt_truncate,
+        strict=True,
+    )
+    o_error = at.sum(-at.log(o[at.arange(y.shape[0]), y]))
+    return aesara.function([x, y], [o, o_error, *aesara.grad(o_error, [U, V, W])])
+
+
+def test_untruncated_matches_rnnnumpy(untruncated):
+    twin = numpy_twin(untruncated)
+    np.testing.assert_allclose(untruncated.forward_propagation(X), twin.forward_propagation(X)[0], rtol=0, atol=1e-10)
+    for ours, reference in zip(untruncated.bptt(X, Y), twin.bptt(X, Y)):
+        np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(untruncated.ce_error(X, Y), twin.calculate_total_loss([X], [Y]), rtol=1e-12)
+    np.testing.assert_array_equal(untruncated.predict(X), twin.predict(X))
+
+
+@pytest.mark.parametrize("which", ["truncated", "untruncated"])
+def test_same_numbers_as_the_literal_tutorial_graph(which, request):
+    model = request.getfixturevalue(which)
+    o, o_error, *grads = literal_tutorial_bptt(model)(X, Y)
+    np.testing.assert_allclose(model.forward_propagation(X), o, atol=1e-12)
+    np.testing.assert_allclose(model.ce_error(X, Y), o_error, rtol=1e-12)
+    for ours, tutorial in zip(model.bptt(X, Y), grads):
+        np.testing.assert_allclose(ours, tutorial, atol=1e-12)
+
+
+def test_truncation_differs_from_rnnnumpys_and_is_documented(truncated):
+    twin = numpy_twin(truncated)
+    ours, reference = truncated.bptt(X, Y), twin.bptt(X, Y)
+    assert not np.allclose(ours[2], reference[2])
+    import aerann.tutorial
+
+    assert "truncates per output step" in aerann.tutorial.__doc__.replace("\n", " ")
+
+
+def test_gradient_check_theano_passes(untruncated, truncated):
+    assert gradient_check_theano(untruncated, [0, 1, 2, 3], [1, 2, 3, 4])
+    # A truncating model is checked against its untruncated gradients.
+    assert gradient_check_theano(truncated, X[:6], Y[:6])
+
+
+def test_loss_at_initialisation_is_log_of_the_vocabulary(truncated):
+    rng = np.random.default_rng(1)
+    X_ = [rng.integers(WORDS, size=12) for _ in range(40)]
+    Y_ = [rng.integers(WORDS, size=12) for _ in range(40)]
+    assert abs(truncated.calculate_loss(X_, Y_) - np.log(WORDS)) < 0.01
+
+
+def test_sgd_step_applies_the_bptt_gradients(untruncated):
+    before = [p.get_value().copy() for p in (untruncated.U, untruncated.V, untruncated.W)]
+    grads = untruncated.bptt(X, Y)
+    untruncated.sgd_step(X, Y, 0.5)
+    for shared, old, grad in zip((untruncated.U, untruncated.V, untruncated.W), before, grads):
+        np.testing.assert_allclose(shared.get_value(), old - 0.5 * grad, atol=1e-12)
+        shared.set_value(old)
+
+
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda m: m.bptt([1, 2], [1]), ValueError, "same length"),
+        (lambda m: m.forward_propagation([]), ValueError, "empty"),
+        (lambda m: m.ce_error([1, 400], [1, 2]), ValueError, "outside the vocabulary"),
+        (lambda m: m.predict([0.5, 1.0]), TypeError, "integer"),
+        (lambda m: m.sgd_step([1, 2], [2, 3], float("nan")), ValueError, "learning_rate"),
+        (lambda m: m.calculate_loss([], []), ValueError, "empty"),
+    ],
+)
+def test_bad_input_gets_a_clear_error(truncated, call, error, words):
+    with pytest.raises(error, match=words):
+        call(truncated)
+
+
+def test_a_file_written_by_the_tutorials_code_loads(tmp_path, truncated):
+    np.random.seed(7)
+    reference = RNNNumpy(WORDS + 5, HIDDEN + 2)
+    path = tmp_path / "trained-model-theano.npz"
+    # The tutorial's save_model_parameters_theano, with Theano's float32 floatX.
+    np.savez(path, U=reference.U.astype("float32"), V=reference.V.astype("float32"), W=reference.W.astype("float32"))
+    reference.U, reference.V, reference.W = (a.astype("float32").astype("float64") for a in (reference.U, reference.V, reference.W))
+    np.random.seed(10)
+    model = RNNTheano(WORDS, HIDDEN, bptt_truncate=TRUNCATE)
+    try:
+        load_model_parameters_theano(path, model)
+        assert (model.word_dim, model.hidden_dim) == (WORDS + 5, HIDDEN + 2)
+        np.testing.assert_allclose(model.forward_propagation(X), reference.forward_propagation(X)[0], atol=1e-10)
+        assert model.predict([WORDS + 4]).shape == (1,)
+    finally:
+        save_model_parameters_theano(tmp_path / "again.npz", model)
+    numpy_model = RNNNumpy(3, 2)
+    load_model_parameters_theano(tmp_path / "again.npz", numpy_model)
+    np.testing.assert_allclose(numpy_model.forward_propagation(X)[0], reference.forward_propagation(X)[0], atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "arrays, words",
+    [
+        ({"U": np.zeros((3, 5)), "V": np.zeros((5, 3))}, "exactly the arrays U, V, W"),
+        ({"U": np.zeros((3, 5)), "V": np.zeros((5, 3)), "W": np.zeros((3, 3)), "b": np.zeros(3)}, "exactly"),
+        ({"U": np.zeros((3, 5)), "V": np.zeros((4, 3)), "W": np.zeros((3, 3))}, "inconsistent shapes"),
+        ({"U": np.zeros(3), "V": np.zeros((5, 3)), "W": np.zeros((3, 3))}, "2-D float"),
+        ({"U": np.zeros((3, 5), dtype=int), "V": np.zeros((5, 3)), "W": np.zeros((3, 3))}, "2-D float"),
+    ],
+)
+def test_a_wrong_parameter_file_is_refused(tmp_path, arrays, words):
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    model = RNNNumpy(5, 3)
+    with pytest.raises(ValueError, match=words):
+        load_model_parameters_theano(path, model)
+
+
+def test_a_corrupt_or_pickled_file_is_refused(tmp_path):
+    truncated_file = tmp_path / "cut.npz"
+    np.savez(truncated_file, U=np.zeros((3, 5)), V=np.zeros((5, 3)), W=np.zeros((3, 3)))
+    truncated_file.write_bytes(truncated_file.read_bytes()[:100])
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, U=np.array([object()]), V=np.zeros((5, 3)), W=np.zeros((3, 3)))
+    for path in (truncated_file, pickled, tmp_path / "missing.npz"):
+        with pytest.raises(ValueError, match="cannot read parameters"):
+            load_model_parameters_theano(path, RNNNumpy(5, 3))
