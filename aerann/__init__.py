@@ -8,10 +8,14 @@ from aerann import aesara_setup as _aesara_setup
 
 _aesara_setup.configure()
 
+from aerann import units  # noqa: E402
 from aerann.compile import get_backend, set_backend  # noqa: E402
 from aerann.generate import generate_sentence  # noqa: E402
+from aerann.hooks import hookimpl  # noqa: E402
+from aerann.models import LanguageModel, SequenceClassifier, SequenceTagger  # noqa: E402
 from aerann.reference.rnn_numpy import RNNNumpy  # noqa: E402
 from aerann.train import train_with_sgd  # noqa: E402
+from aerann.units import RecurrentUnit  # noqa: E402
 from aerann.tutorial import (  # noqa: E402
     RNNTheano,
     gradient_check_theano,
@@ -22,13 +26,19 @@ from aerann.tutorial import (  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = [
+    "LanguageModel",
     "RNNNumpy",
     "RNNTheano",
+    "RecurrentUnit",
+    "SequenceClassifier",
+    "SequenceTagger",
     "generate_sentence",
     "get_backend",
     "gradient_check_theano",
+    "hookimpl",
     "load_model_parameters_theano",
     "save_model_parameters_theano",
     "set_backend",
     "train_with_sgd",
+    "units",
 ]

@@ -45,6 +45,8 @@ def _units(args) -> None:
     width = max(len(name) for name in sources)
     for name in sorted(sources):
         print(f"{name:<{width}}  {sources[name]}")
+    for message in units.errors():
+        print(f"warning: {message}", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,7 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--max-words", type=int, default=30, help="longest sentence kept, in words (default 30)")
     demo.add_argument("--epochs", type=int, default=10, help="epochs of SGD (default 10)")
     demo.add_argument("--lr", type=float, default=0.005, help="learning rate (default 0.005, the tutorial's)")
-    demo.add_argument("--bptt-truncate", type=int, default=4, help="BPTT truncation (default 4, the tutorial's)")
+    demo.add_argument(
+        "--bptt-truncate", type=int, default=1000,
+        help="BPTT truncation (default 1000, i.e. full BPTT; the tutorial's 4 makes RNNTheano learn from sentence ends only)",
+    )
     demo.add_argument("--seed", type=int, default=10, help="random seed (default 10, the tutorial's)")
     demo.set_defaults(handler=_demo)
 

@@ -48,7 +48,7 @@ def run(
     max_words: int = 30,
     nepoch: int = 10,
     learning_rate: float = 0.005,
-    bptt_truncate: int = 4,
+    bptt_truncate: int = 1000,
     seed: int = 10,
     generated: int = 10,
 ):

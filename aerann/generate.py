@@ -1,44 +1,61 @@
-"""Sampling sentences from a trained language model."""
+"""Sampling sentences from a trained language model, as the tutorial does."""
+
+import numbers
 
 import numpy as np
-
-from aerann.text import SENTENCE_END, SENTENCE_START, UNKNOWN_TOKEN
 
 
 def _next_word_probabilities(model, tokens) -> np.ndarray:
     """The model's distribution over the word after ``tokens`` (RNNNumpy or RNNTheano)."""
     result = model.forward_propagation(tokens)
-    probabilities = result[0] if isinstance(result, tuple) else result
-    return np.asarray(probabilities[-1], dtype=np.float64)
+    probabilities = result[0] if isinstance(result, tuple) else result  # RNNNumpy returns (o, s)
+    return np.array(probabilities[-1], dtype=np.float64)
+
+
+def _length(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    return int(value)
 
 
 def generate_sentence(model, vocab, min_length=0, max_length=50, rng=None) -> list[str]:
     """Sample one sentence, word by word, until SENTENCE_END or ``max_length`` words.
 
-    UNKNOWN_TOKEN and SENTENCE_START are never sampled (their probability is
-    removed and the rest renormalised), and SENTENCE_END is not allowed before
-    ``min_length`` words, so the sentence is clean and the loop always ends.
-    Returns the words without the start and end tokens.
+    Starting from SENTENCE_START, each next word is drawn from the model's
+    distribution with UNKNOWN_TOKEN and SENTENCE_START removed and the rest
+    renormalised (the tutorial re-draws UNKNOWN_TOKEN instead, which gives the
+    same distribution but may loop for long); SENTENCE_END is also removed
+    until ``min_length`` words exist.  Sampling stops at SENTENCE_END or after
+    ``max_length`` words, so it always ends.  ``vocab`` needs
+    ``index_to_word``, ``start_index``, ``end_index`` and ``unknown_index``
+    (an aerann.text.Vocabulary).  ``rng`` is a seed or numpy Generator;
+    None draws from the global ``np.random`` as the tutorial does, so that
+    ``np.random.seed`` makes the sentence reproducible.  Returns the words, without the start and end tokens.
     """
+    min_length = _length(min_length, "min_length")
+    max_length = _length(max_length, "max_length")
     if not 0 <= min_length <= max_length:
         raise ValueError(f"need 0 <= min_length <= max_length, got {min_length} and {max_length}")
-    if len(vocab) != model.word_dim:
-        raise ValueError(f"the vocabulary has {len(vocab)} words but the model {model.word_dim}")
-    rng = np.random.default_rng(rng)
-    banned = [vocab.word_to_index[w] for w in (UNKNOWN_TOKEN, SENTENCE_START) if w in vocab]
-    end = vocab.end_index
-    tokens = [vocab.start_index]
+    size = len(vocab.index_to_word)
+    if size != model.word_dim:
+        raise ValueError(f"the vocabulary has {size} words but the model {model.word_dim}")
+    start, end = vocab.start_index, vocab.end_index
+    banned = [vocab.unknown_index, start]
+    if min_length > 0 and len(set(range(size)) - {*banned, end}) == 0:
+        raise ValueError("the vocabulary has no ordinary words to build a sentence of min_length words from")
+    sampler = np.random if rng is None else np.random.default_rng(rng)
+    tokens = [start]
     while len(tokens) - 1 < max_length:
         p = _next_word_probabilities(model, tokens)
-        p[banned] = 0.0
+        allowed = np.ones(size, dtype=bool)
+        allowed[banned] = False
         if len(tokens) - 1 < min_length:
-            p[end] = 0.0
-        if p.sum() <= 0 or not np.isfinite(p.sum()):
-            p = np.ones_like(p)
-            p[banned] = 0.0
-            p[end] = 0.0 if len(tokens) - 1 < min_length else 1.0
-        word = int(rng.choice(len(p), p=p / p.sum()))
+            allowed[end] = False
+        p = np.where(allowed & np.isfinite(p), p, 0.0)
+        if not p.sum() > 0:  # the model puts no mass on any allowed word: sample them uniformly
+            p = allowed.astype(np.float64)
+        word = int(sampler.choice(size, p=p / p.sum()))
         if word == end:
             break
         tokens.append(word)
-    return vocab.decode(tokens[1:])
+    return [vocab.index_to_word[i] for i in tokens[1:]]

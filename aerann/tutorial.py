@@ -10,16 +10,22 @@ functions (``forward_propagation``, ``predict``, ``ce_error``, ``bptt``,
   instead of a product per step inside it.
 
 Truncation follows the tutorial's RNNTheano, which passes ``bptt_truncate``
-to scan's ``truncate_gradient``: the whole backward pass runs over the last
-``bptt_truncate`` steps of the sentence only.  Errors made at earlier steps
-reach neither U, W nor (because the tutorial computes o_t inside the scan) V.
+to scan's ``truncate_gradient``: with k = bptt_truncate and T = len(x), the
+whole backward pass runs over the last k steps of the sentence only.  The
+state s_{T-k-1} is a constant, and the errors of outputs 0 .. T-k-1 reach
+none of U, W or (because the tutorial computes o_t inside the scan step) V.
 RNNNumpy instead truncates per output step: the error at every step t goes
-back through steps max(0, t - bptt_truncate) .. t.  The two agree exactly
-when bptt_truncate >= len(x).
+back through steps max(0, t - k) .. t, and every step's error reaches V.
+The two agree exactly when k >= len(x).  The compiled functions here give
+the literal in-scan tutorial graph's numbers, truncated gradients included.
+
+Every compiled function validates its arguments first (aerann.validation):
+lists of ints are accepted like the tutorial's, while wrong lengths, empty
+sequences, indices outside the vocabulary or non-integer input raise a
+ValueError or TypeError that names the problem.
 """
 
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -30,13 +36,13 @@ from aesara.tensor.special import log_softmax, softmax
 
 from aerann import compile
 from aerann.gradient_check import check_parameters
-from aerann.validation import as_index_sequence, check_dataset, check_pair, positive_int
+from aerann.validation import as_index_sequence, check_dataset, check_pair, finite_float, positive_int
 
 PARAMETER_NAMES = ("U", "V", "W")
 
 
 class _Checked:
-    """A compiled function whose arguments are validated first."""
+    """A compiled Aesara function (``.function``) whose arguments are validated first."""
 
     def __init__(self, function, check):
         self.function = function
@@ -44,6 +50,9 @@ class _Checked:
 
     def __call__(self, *args):
         return self.function(*self.check(*args))
+
+    def __repr__(self):
+        return f"<compiled {self.function.name or 'function'}, inputs validated>"
 
 
 class RNNTheano:
@@ -96,10 +105,10 @@ class RNNTheano:
         x, y, o, o_error, (dU, dV, dW) = self._graph(self.bptt_truncate)
         learning_rate = at.scalar("learning_rate")
         fn = compile.function
-        self.forward_propagation = _Checked(fn([x], o), self._check_x)
-        self.predict = _Checked(fn([x], at.argmax(o, axis=1)), self._check_x)
-        self.ce_error = _Checked(fn([x, y], o_error), self._check_pair)
-        self.bptt = _Checked(fn([x, y], [dU, dV, dW]), self._check_pair)
+        self.forward_propagation = _Checked(fn([x], o, name="forward_propagation"), self._check_x)
+        self.predict = _Checked(fn([x], at.argmax(o, axis=1), name="predict"), self._check_x)
+        self.ce_error = _Checked(fn([x, y], o_error, name="ce_error"), self._check_pair)
+        self.bptt = _Checked(fn([x, y], [dU, dV, dW], name="bptt"), self._check_pair)
         self.sgd_step = _Checked(
             fn(
                 [x, y, learning_rate],
@@ -110,6 +119,7 @@ class RNNTheano:
                     (self.W, self.W - learning_rate * dW),
                 ],
                 allow_input_downcast=True,
+                name="sgd_step",
             ),
             self._check_step,
         )
@@ -121,15 +131,17 @@ class RNNTheano:
         return check_pair(x, y, self.word_dim)
 
     def _check_step(self, x, y, learning_rate):
-        if not np.isfinite(learning_rate):
-            raise ValueError(f"learning_rate must be a finite number, got {learning_rate}")
-        return (*check_pair(x, y, self.word_dim), learning_rate)
+        return (*check_pair(x, y, self.word_dim), finite_float(learning_rate, "learning_rate"))
 
     def full_bptt(self, x, y):
-        """Untruncated gradients [dU, dV, dW] (compiled on first use)."""
+        """Untruncated gradients [dU, dV, dW] of the same graph (compiled on first use).
+
+        ``bptt`` with truncation lifted: what the gradient check compares
+        finite differences with.
+        """
         if self._full_bptt is None:
-            x_, y_, _, o_error, grads = self._graph(-1)
-            self._full_bptt = compile.function([x_, y_], grads)
+            x_, y_, _, _, grads = self._graph(-1)
+            self._full_bptt = compile.function([x_, y_], grads, name="full_bptt")
         return self._full_bptt(*check_pair(x, y, self.word_dim))
 
     def calculate_total_loss(self, X, Y):
@@ -146,13 +158,19 @@ class RNNTheano:
 def gradient_check_theano(model, x, y, h=0.001, error_threshold=0.01):
     """The tutorial's gradient check for RNNTheano: True when every entry agrees.
 
-    Finite differences measure the true gradient, so the model's gradients
-    are taken untruncated (``model.full_bptt``) whatever its bptt_truncate.
+    Central differences of ``ce_error`` against the symbolic gradients, entry
+    by entry, with the tutorial's relative error; the first failing entry is
+    printed and False returned.  Finite differences measure the true
+    gradient, which ``model.bptt`` is only when bptt_truncate >= len(x).  For
+    a shorter truncation the check uses ``model.full_bptt``, the same graph
+    with truncation lifted (compiled on first use), so that it tests the
+    graph rather than reporting the deliberate truncation as an error.
     """
     x, y = check_pair(x, y, model.word_dim)
+    exact = model.bptt_truncate >= len(x)
     return check_parameters(
         PARAMETER_NAMES,
-        model.full_bptt(x, y),
+        model.bptt(x, y) if exact else model.full_bptt(x, y),
         get_value=lambda name: getattr(model, name).get_value(),
         set_value=lambda name, value: getattr(model, name).set_value(value.astype(getattr(model, name).dtype)),
         total_loss=lambda: model.calculate_total_loss([x], [y]),
@@ -161,47 +179,58 @@ def gradient_check_theano(model, x, y, h=0.001, error_threshold=0.01):
     )
 
 
-def _values(model):
-    get = getattr(model.U, "get_value", None)
-    if get is None:
-        return model.U, model.V, model.W
-    return model.U.get_value(), model.V.get_value(), model.W.get_value()
+def _parameter_values(model):
+    """U, V, W as arrays, from an RNNTheano's shared variables or an RNNNumpy's arrays."""
+    return tuple(p.get_value() if hasattr(p, "get_value") else p for p in (model.U, model.V, model.W))
 
 
 def save_model_parameters_theano(outfile, model):
-    """Write U, V, W to ``outfile`` in the tutorial's npz format (atomically)."""
+    """Write U, V, W to ``outfile`` in the tutorial's npz format; returns the path written.
+
+    Like the tutorial's ``np.savez(outfile, U=U, V=V, W=W)``, ".npz" is
+    appended when the name lacks it.  The file is written beside its final
+    place and then renamed, so an interrupted save never leaves half a file.
+    """
     outfile = Path(outfile)
-    U, V, W = _values(model)
-    handle, temporary = tempfile.mkstemp(dir=outfile.parent or ".", suffix=".tmp")
+    if outfile.suffix != ".npz":
+        outfile = outfile.with_name(outfile.name + ".npz")
+    U, V, W = _parameter_values(model)
+    temporary = outfile.with_name(f".{outfile.name}.{os.getpid()}.tmp")
     try:
-        with os.fdopen(handle, "wb") as stream:
+        with open(temporary, "wb") as stream:
             np.savez(stream, U=U, V=V, W=W)
         os.replace(temporary, outfile)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
     print(f"Saved model parameters to {outfile}.")
+    return outfile
+
+
+def _read_npz(path) -> dict:
+    """The arrays of the npz file at ``path``, read without unpickling anything."""
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError("not an npz archive")
+        with loaded as npzfile:
+            return {name: npzfile[name] for name in npzfile.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise ValueError(f"cannot read parameters from {path}: {error}") from None
 
 
 def load_model_parameters_theano(path, model):
     """Load U, V, W from a tutorial npz file into ``model`` (RNNTheano or RNNNumpy).
 
-    As in the tutorial, the model takes the file's sizes.  The file is read
-    without unpickling; wrong keys, shapes or dtypes raise ValueError.
+    As in the tutorial, the model takes the file's sizes (float32 files load
+    into float64 models and back).  The file is read without unpickling;
+    wrong keys, shapes or dtypes raise ValueError.
     """
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as npzfile:
-            keys = set(npzfile.files)
-            if keys != set(PARAMETER_NAMES):
-                raise ValueError(f"{path} must hold exactly the arrays U, V, W; it holds {sorted(keys)}")
-            U, V, W = (npzfile[name] for name in PARAMETER_NAMES)
-    except (OSError, zipfile.BadZipFile, EOFError) as error:
-        raise ValueError(f"cannot read parameters from {path}: {error}") from None
-    except ValueError as error:
-        if str(path) in str(error):
-            raise
-        raise ValueError(f"cannot read parameters from {path}: {error}") from None
+    arrays = _read_npz(path)
+    if set(arrays) != set(PARAMETER_NAMES):
+        raise ValueError(f"{path} must hold exactly the arrays U, V, W; it holds {sorted(arrays)}")
+    U, V, W = (arrays[name] for name in PARAMETER_NAMES)
     for name, array in zip(PARAMETER_NAMES, (U, V, W)):
         if array.ndim != 2 or array.dtype.kind != "f":
             raise ValueError(f"{path}: {name} must be a 2-D float array, got {array.dtype} with shape {array.shape}")

@@ -13,6 +13,7 @@ from aerann import (
     load_model_parameters_theano,
     save_model_parameters_theano,
 )
+from aerann.compile import function as compile_function
 
 WORDS, HIDDEN, TRUNCATE = 40, 6, 3
 X = [0, 5, 3, 7, 2, 9, 11, 4]
@@ -56,7 +57,7 @@ def literal_tutorial_bptt(model):
         strict=True,
     )
     o_error = at.sum(-at.log(o[at.arange(y.shape[0]), y]))
-    return aesara.function([x, y], [o, o_error, *aesara.grad(o_error, [U, V, W])])
+    return compile_function([x, y], [o, o_error, *aesara.grad(o_error, [U, V, W])])
 
 
 def test_untruncated_matches_rnnnumpy(untruncated):
@@ -78,10 +79,44 @@ def test_same_numbers_as_the_literal_tutorial_graph(which, request):
         np.testing.assert_allclose(ours, tutorial, atol=1e-12)
 
 
-def test_truncation_differs_from_rnnnumpys_and_is_documented(truncated):
+def numerical_gradients(model, loss, h=1e-5):
+    """Central differences of loss() over every entry of an RNNNumpy's U, V, W."""
+    gradients = []
+    for name in ("U", "V", "W"):
+        parameter = getattr(model, name)
+        gradient = np.zeros_like(parameter)
+        for ix in np.ndindex(parameter.shape):
+            original = parameter[ix]
+            parameter[ix] = original + h
+            plus = loss()
+            parameter[ix] = original - h
+            minus = loss()
+            parameter[ix] = original
+            gradient[ix] = (plus - minus) / (2 * h)
+        gradients.append(gradient)
+    return gradients
+
+
+def tail_loss(model, x, y, first, start_state):
+    """Summed loss of steps first .. T-1, running the recurrence from a fixed state before step ``first``."""
+    s, loss = start_state, 0.0
+    for t in range(first, len(x)):
+        s = np.tanh(model.U[:, x[t]] + model.W.dot(s))
+        logits = model.V.dot(s)
+        loss -= logits[y[t]] - np.log(np.sum(np.exp(logits)))
+    return loss
+
+
+def test_truncation_is_the_gradient_of_the_last_steps(truncated):
+    """bptt = gradient of the last k steps' loss with the state before them held constant."""
     twin = numpy_twin(truncated)
-    ours, reference = truncated.bptt(X, Y), twin.bptt(X, Y)
-    assert not np.allclose(ours[2], reference[2])
+    first = len(X) - TRUNCATE
+    _, s = twin.forward_propagation(X)
+    expected = numerical_gradients(twin, lambda: tail_loss(twin, X, Y, first, s[first - 1].copy()))
+    for ours, reference in zip(truncated.bptt(X, Y), expected):
+        np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-8)
+    # RNNNumpy's per-output truncation is a different approximation.
+    assert not np.allclose(truncated.bptt(X, Y)[2], twin.bptt(X, Y)[2])
     import aerann.tutorial
 
     assert "truncates per output step" in aerann.tutorial.__doc__.replace("\n", " ")
@@ -93,11 +128,38 @@ def test_gradient_check_theano_passes(untruncated, truncated):
     assert gradient_check_theano(truncated, X[:6], Y[:6])
 
 
-def test_loss_at_initialisation_is_log_of_the_vocabulary(truncated):
+def test_gradient_check_theano_reports_a_wrong_gradient(untruncated, monkeypatch, capsys):
+    true_bptt = untruncated.bptt
+    monkeypatch.setattr(untruncated, "bptt", lambda x, y: [g if i else 2 * g for i, g in enumerate(true_bptt(x, y))])
+    assert not gradient_check_theano(untruncated, [0, 1, 2, 3], [1, 2, 3, 4])
+    printed = capsys.readouterr().out
+    assert "Gradient Check ERROR: parameter=U ix=(0, 0)" in printed
+    assert "Gradient check for parameter U passed." not in printed
+
+
+@pytest.fixture
+def restored(truncated):
+    """The truncated model, given back with its own parameters after the test."""
+    saved = [p.get_value() for p in (truncated.U, truncated.V, truncated.W)]
+    yield truncated
+    for shared, value in zip((truncated.U, truncated.V, truncated.W), saved):
+        shared.set_value(value)
+    truncated.hidden_dim, truncated.word_dim = HIDDEN, WORDS
+
+
+def test_loss_at_initialisation_is_log_of_the_vocabulary(restored, tmp_path):
+    # The tutorial's sizes (8000 words, 100 hidden units: expected loss 8.987),
+    # loaded into the compiled model, whose graph does not depend on them.
+    np.random.seed(10)
+    reference = RNNNumpy(8000, 100)
+    load_model_parameters_theano(save_model_parameters_theano(tmp_path / "init", reference), restored)
     rng = np.random.default_rng(1)
-    X_ = [rng.integers(WORDS, size=12) for _ in range(40)]
-    Y_ = [rng.integers(WORDS, size=12) for _ in range(40)]
-    assert abs(truncated.calculate_loss(X_, Y_) - np.log(WORDS)) < 0.01
+    lengths = rng.integers(5, 25, size=40)
+    X_ = [rng.integers(8000, size=n) for n in lengths]
+    Y_ = [rng.integers(8000, size=n) for n in lengths]
+    loss = restored.calculate_loss(X_, Y_)
+    assert abs(loss - np.log(8000)) < 0.01
+    np.testing.assert_allclose(loss, reference.calculate_loss(X_, Y_), rtol=1e-12)
 
 
 def test_sgd_step_applies_the_bptt_gradients(untruncated):
@@ -125,24 +187,27 @@ def test_bad_input_gets_a_clear_error(truncated, call, error, words):
         call(truncated)
 
 
-def test_a_file_written_by_the_tutorials_code_loads(tmp_path, truncated):
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_file_written_by_the_tutorials_code_loads(tmp_path, restored, dtype):
     np.random.seed(7)
     reference = RNNNumpy(WORDS + 5, HIDDEN + 2)
-    path = tmp_path / "trained-model-theano.npz"
-    # The tutorial's save_model_parameters_theano, with Theano's float32 floatX.
-    np.savez(path, U=reference.U.astype("float32"), V=reference.V.astype("float32"), W=reference.W.astype("float32"))
-    reference.U, reference.V, reference.W = (a.astype("float32").astype("float64") for a in (reference.U, reference.V, reference.W))
-    np.random.seed(10)
-    model = RNNTheano(WORDS, HIDDEN, bptt_truncate=TRUNCATE)
-    try:
-        load_model_parameters_theano(path, model)
-        assert (model.word_dim, model.hidden_dim) == (WORDS + 5, HIDDEN + 2)
-        np.testing.assert_allclose(model.forward_propagation(X), reference.forward_propagation(X)[0], atol=1e-10)
-        assert model.predict([WORDS + 4]).shape == (1,)
-    finally:
-        save_model_parameters_theano(tmp_path / "again.npz", model)
+    reference.U, reference.V, reference.W = (a.astype(dtype) for a in (reference.U, reference.V, reference.W))
+    outfile = tmp_path / "trained-model-theano.npz"
+    # The tutorial's save_model_parameters_theano (float32 under Theano's GPU floatX).
+    np.savez(outfile, U=reference.U, V=reference.V, W=reference.W)
+    load_model_parameters_theano(outfile, restored)
+    assert (restored.word_dim, restored.hidden_dim) == (WORDS + 5, HIDDEN + 2)
+    np.testing.assert_allclose(restored.forward_propagation(X), reference.forward_propagation(X)[0], rtol=0, atol=1e-10)
+    assert restored.predict([WORDS + 4]).shape == (1,)
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        restored.predict([WORDS + 5])
+    # Saved again as the tutorial would, it loads into an RNNNumpy of any size.
+    again = save_model_parameters_theano(tmp_path / "again", restored)
+    assert again.name == "again.npz"
+    with np.load(again) as npzfile:
+        assert sorted(npzfile.files) == ["U", "V", "W"]
     numpy_model = RNNNumpy(3, 2)
-    load_model_parameters_theano(tmp_path / "again.npz", numpy_model)
+    load_model_parameters_theano(again, numpy_model)
     np.testing.assert_allclose(numpy_model.forward_propagation(X)[0], reference.forward_propagation(X)[0], atol=1e-10)
 
 
@@ -170,6 +235,8 @@ def test_a_corrupt_or_pickled_file_is_refused(tmp_path):
     truncated_file.write_bytes(truncated_file.read_bytes()[:100])
     pickled = tmp_path / "pickled.npz"
     np.savez(pickled, U=np.array([object()]), V=np.zeros((5, 3)), W=np.zeros((3, 3)))
-    for path in (truncated_file, pickled, tmp_path / "missing.npz"):
+    not_an_archive = tmp_path / "U.npy"
+    np.save(not_an_archive, np.zeros((3, 5)))
+    for path in (truncated_file, pickled, not_an_archive, tmp_path / "missing.npz"):
         with pytest.raises(ValueError, match="cannot read parameters"):
             load_model_parameters_theano(path, RNNNumpy(5, 3))

@@ -4,13 +4,19 @@ Kept as the tutorial wrote it (names, shapes, initialisation, the per-output
 truncation of BPTT) so that its numbers are the reference for RNNTheano.
 Parameters: U (hidden_dim, word_dim) input weights, V (word_dim, hidden_dim)
 output weights, W (hidden_dim, hidden_dim) recurrent weights;
-s_t = tanh(U[:, x_t] + W s_{t-1}), o_t = softmax(V s_t).
+s_t = tanh(U[:, x_t] + W s_{t-1}) with s_{-1} = 0, o_t = softmax(V s_t).
+
+Truncation (``bptt_truncate = k``) is per output step: the error of output t
+flows back through the states of steps t, t-1, ..., max(0, t - k) and stops
+there, as if s_{t-k-1} were a constant; every output step gets its own
+window.  RNNTheano truncates differently (see aerann.tutorial); the two agree
+exactly when k >= len(x).
 """
 
 import numpy as np
 
 from aerann.gradient_check import check_parameters
-from aerann.validation import as_index_sequence, check_dataset, check_pair, positive_int
+from aerann.validation import as_index_sequence, check_dataset, check_pair, finite_float, positive_int
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
@@ -69,7 +75,9 @@ class RNNNumpy:
 
         The tutorial's truncation: the error at output step t is propagated
         back through at most ``bptt_truncate`` earlier steps (steps
-        max(0, t - bptt_truncate) .. t), separately for every t.
+        max(0, t - bptt_truncate) .. t), separately for every t.  dLdV is
+        never truncated: V only touches the step's own output.  Exact when
+        ``bptt_truncate >= len(x) - 1``.
         """
         x, y = check_pair(x, y, self.word_dim)
         T = len(y)
@@ -90,6 +98,7 @@ class RNNNumpy:
 
     def sgd_step(self, x, y, learning_rate):
         """One step of stochastic gradient descent on one sentence."""
+        learning_rate = finite_float(learning_rate, "learning_rate")
         dLdU, dLdV, dLdW = self.bptt(x, y)
         self.U -= learning_rate * dLdU
         self.V -= learning_rate * dLdV
@@ -98,13 +107,22 @@ class RNNNumpy:
     def gradient_check(self, x, y, h=0.001, error_threshold=0.01):
         """Compare bptt with central differences of the loss; True when every entry agrees.
 
-        Meaningful when bptt is the true gradient, i.e. bptt_truncate >= len(x).
-        The first failing entry is printed (parameter, index, both values).
+        The tutorial's relative-error check |g - e| / (|g| + |e|) (0 when both
+        are 0).  Finite differences measure the true gradient, so bptt runs
+        with its truncation lifted for the check (the tutorial sets
+        bptt_truncate=1000 for the same reason).  The first failing entry is
+        printed (parameter, index, both values) and False returned.
         """
         x, y = check_pair(x, y, self.word_dim)
+        truncate = self.bptt_truncate
+        self.bptt_truncate = max(truncate, len(x))
+        try:
+            gradients = self.bptt(x, y)
+        finally:
+            self.bptt_truncate = truncate
         return check_parameters(
             ("U", "V", "W"),
-            self.bptt(x, y),
+            gradients,
             get_value=lambda name: getattr(self, name),
             set_value=lambda name, value: setattr(self, name, value.copy()),
             total_loss=lambda: self.calculate_total_loss([x], [y]),

@@ -1,0 +1,338 @@
+"""JAX conversions that Aesara 2.9.4 lacks or gets wrong for aerann's graphs.
+
+The main one is *trace-time shape folding*.  ``jax.jit`` traces a function
+with inputs of known shapes, so every shape computation in an Aesara graph
+(``x.shape[0] - 1``, the slice bounds around a scan, the number of steps, the
+sizes of the scan buffers) has a concrete value at trace time.  Aesara's JAX
+conversion however runs that arithmetic with ``jax.numpy``, which turns it
+into traced values, and then refuses (or fails on) slices, reshapes and
+allocations whose sizes are traced.  Here every node whose inputs are all
+concrete and whose outputs are small integer tensors (shapes, indices, slice
+bounds) is computed with the op's own NumPy ``perform`` while JAX traces, so
+those values stay concrete; ``Subtensor``, ``IncSubtensor``, ``Reshape``,
+``Alloc``, ``AllocEmpty`` and ``ARange`` then accept any size that is
+concrete at trace time instead of only graph constants.  Graphs with symbolic
+sequence lengths then compile, and ``jax.jit`` re-traces once per new input
+shape.  A size that depends on input *values* gets a clear error.
+
+Also here: ``SpecifyShape`` accepting unspecified (None) sizes, which every
+scan gradient contains (Aesara's conversion fails on them); ``Argmax``, which
+Aesara does not convert at all; assertions (``CheckAndRaise``) checked at
+trace time when their condition is concrete, instead of dropped.
+"""
+
+import numpy as np
+
+_state = {"registered": False}
+
+TRACED_SIZE_ERROR = (
+    "a size (number of scan steps, slice bound, array or reshape size, arange "
+    "argument) depends on the values, not only the shapes, of the inputs; XLA "
+    "needs it when the function is traced. Compute it from input shapes or "
+    "constants (e.g. give the scan a sequence instead of a symbolic n_steps)."
+)
+
+
+def jax_dtype(dtype):
+    """``dtype`` as JAX will really use it (64-bit types shrink unless x64 is on)."""
+    import jax
+
+    return jax.dtypes.canonicalize_dtype(dtype)
+
+
+def _is_concrete(value) -> bool:
+    """Whether ``value`` is known while JAX traces (not a tracer)."""
+    import jax
+
+    return not isinstance(value, jax.core.Tracer)
+
+
+def concrete_int(value, what="size"):
+    """``value`` as a Python int (None stays None); a clear error if JAX only has a tracer."""
+    if value is None:
+        return None
+    if not _is_concrete(value):
+        raise NotImplementedError(f"aerann's JAX backend ({what}): {TRACED_SIZE_ERROR}")
+    return int(value)
+
+
+def concrete_sizes(values, what="size"):
+    """A sequence of sizes (tuple, array) as a tuple of Python ints.
+
+    Concrete arrays go through NumPy first: indexing a JAX array while JAX
+    traces would turn each element into a traced value.
+    """
+    if _is_concrete(values) and not isinstance(values, (tuple, list)):
+        values = np.asarray(values).ravel()
+    return tuple(concrete_int(value, what) for value in values)
+
+
+def _static_slices(indices):
+    """Replace the bounds of every slice in ``indices`` by Python ints."""
+    return tuple(
+        slice(*(concrete_int(bound, "slice bound") for bound in (index.start, index.stop, index.step)))
+        if isinstance(index, slice)
+        else index
+        for index in indices
+    )
+
+
+def _is_shape_like(variable) -> bool:
+    """Integer (or boolean) scalar or vector tensors: shapes, sizes, indices."""
+    from aesara.scalar import ScalarType
+    from aesara.tensor.type import TensorType
+
+    vtype = variable.type
+    if isinstance(vtype, ScalarType):
+        return vtype.dtype.startswith(("int", "uint", "bool"))
+    if isinstance(vtype, TensorType):
+        return vtype.ndim <= 1 and vtype.dtype.startswith(("int", "uint", "bool"))
+    return False
+
+
+def _foldable(node) -> bool:
+    """Shape arithmetic: ops with a NumPy ``perform`` and integer scalar/vector outputs."""
+    from aesara.scalar import ScalarOp, ScalarType
+    from aesara.tensor.basic import Join, MakeVector, ScalarFromTensor, TensorFromScalar
+    from aesara.tensor.elemwise import CAReduce, DimShuffle, Elemwise
+    from aesara.tensor.subtensor import Subtensor
+    from aesara.tensor.type import TensorType
+
+    folded_ops = (
+        Elemwise,
+        ScalarOp,
+        DimShuffle,
+        CAReduce,
+        Subtensor,
+        MakeVector,
+        Join,
+        ScalarFromTensor,
+        TensorFromScalar,
+    )
+    return (
+        isinstance(node.op, folded_ops)
+        and all(_is_shape_like(out) for out in node.outputs)
+        and all(isinstance(inp.type, (TensorType, ScalarType)) for inp in node.inputs)
+    )
+
+
+def _perform(node, inputs):
+    """The NumPy values of ``node``'s outputs for the NumPy ``inputs``."""
+    from aesara.graph.basic import NoParams
+    from aesara.tensor.elemwise import Elemwise
+
+    dtypes = [out.type.dtype for out in node.outputs]
+    if isinstance(node.op, Elemwise):
+        # NumPy ufuncs built from scalar ops take at most 32 inputs; fused
+        # shape arithmetic often has more, so loop over the (few) elements.
+        broadcast = np.broadcast_arrays(*inputs)
+        shape = broadcast[0].shape if broadcast else ()
+        results = [np.empty(shape, dtype=dtype) for dtype in dtypes]
+        for index in np.ndindex(shape):
+            values = node.op.scalar_op.impl(*(array[index] for array in broadcast))
+            values = values if len(dtypes) > 1 else (values,)
+            for result, value in zip(results, values):
+                result[index] = value
+        return results
+    storage = [[None] for _ in node.outputs]
+    params = node.run_params()
+    if params is NoParams:
+        node.op.perform(node, inputs, storage)
+    else:
+        node.op.perform(node, inputs, storage, params)
+    return [cell[0] for cell in storage]
+
+
+def _fold_when_concrete(node, jax_function):
+    """Run ``node`` with NumPy when all its arguments are concrete at trace time."""
+    from aesara.scalar import ScalarType
+
+    def evaluate(*args):
+        if not all(_is_concrete(arg) for arg in args):
+            return jax_function(*args)
+        inputs = [
+            np.asarray(arg, dtype=inp.type.dtype)[()]
+            if isinstance(inp.type, ScalarType)
+            else np.asarray(arg, dtype=inp.type.dtype)
+            for arg, inp in zip(args, node.inputs)
+        ]
+        results = _perform(node, inputs)
+        return results[0] if len(results) == 1 else tuple(results)
+
+    return evaluate
+
+
+def _convert_with_folding(op, node=None, **kwargs):
+    from aesara.link.jax.dispatch import jax_funcify
+
+    jax_function = jax_funcify(op, node=node, **kwargs)
+    if node is not None and _foldable(node):
+        return _fold_when_concrete(node, jax_function)
+    return jax_function
+
+
+def jax_funcify_function_graph(fgraph, node=None, fgraph_name="jax_funcified_fgraph", **kwargs):
+    """Aesara's ``FunctionGraph`` conversion, with trace-time shape folding."""
+    from aesara.link.jax.dispatch import jax_typify
+    from aesara.link.utils import fgraph_to_python
+
+    return fgraph_to_python(
+        fgraph,
+        _convert_with_folding,
+        const_conversion_fn=jax_typify,
+        fgraph_name=fgraph_name,
+        **kwargs,
+    )
+
+
+def jax_funcify_subtensor(op, node=None, **kwargs):
+    """Basic and advanced indexing whose slice bounds are concrete at trace time."""
+    from aesara.link.jax.dispatch.subtensor import BOOLEAN_MASK_ERROR
+    from aesara.tensor.subtensor import indices_from_subtensor
+
+    idx_list = getattr(op, "idx_list", None)
+    if any(getattr(inp.type, "dtype", None) == "bool" for inp in node.inputs[1:]):
+        raise NotImplementedError(BOOLEAN_MASK_ERROR)
+
+    def subtensor(x, *index_inputs):
+        indices = _static_slices(indices_from_subtensor(index_inputs, idx_list))
+        return x[indices[0] if len(indices) == 1 else indices]
+
+    return subtensor
+
+
+def jax_funcify_inc_subtensor(op, node=None, **kwargs):
+    """``IncSubtensor``/``AdvancedIncSubtensor1`` with trace-time-concrete slices."""
+    from aesara.tensor.subtensor import indices_from_subtensor
+
+    idx_list = getattr(op, "idx_list", None)
+    set_instead_of_inc = getattr(op, "set_instead_of_inc", False)
+
+    def inc_subtensor(x, y, *index_inputs):
+        indices = _static_slices(indices_from_subtensor(index_inputs, idx_list))
+        target = x.at[indices[0] if len(indices) == 1 else indices]
+        return target.set(y) if set_instead_of_inc else target.add(y)
+
+    return inc_subtensor
+
+
+def jax_funcify_reshape(op, node=None, **kwargs):
+    """``Reshape`` to any shape that is concrete at trace time."""
+    import jax.numpy as jnp
+
+    def reshape(x, shape):
+        return jnp.reshape(x, concrete_sizes(shape, "reshape size"))
+
+    return reshape
+
+
+def jax_funcify_alloc(op, node=None, **kwargs):
+    """``Alloc`` (broadcast a value) to a shape that is concrete at trace time."""
+    import jax.numpy as jnp
+
+    def alloc(value, *shape):
+        return jnp.broadcast_to(value, concrete_sizes(shape, "array size"))
+
+    return alloc
+
+
+def jax_funcify_alloc_empty(op, node=None, **kwargs):
+    """``AllocEmpty`` to a shape that is concrete at trace time."""
+    import jax.numpy as jnp
+
+    def alloc_empty(*shape):
+        return jnp.empty(concrete_sizes(shape, "array size"), dtype=jax_dtype(op.dtype))
+
+    return alloc_empty
+
+
+def jax_funcify_arange(op, node=None, **kwargs):
+    """``ARange`` whose arguments are concrete at trace time."""
+    import jax.numpy as jnp
+
+    def arange(start, stop, step):
+        return jnp.arange(
+            *(concrete_int(arg, "arange argument") for arg in (start, stop, step)), dtype=jax_dtype(op.dtype)
+        )
+
+    return arange
+
+
+def jax_funcify_specify_shape(op, node=None, **kwargs):
+    """``SpecifyShape`` that, unlike Aesara's, accepts unspecified (None) sizes."""
+
+    def specify_shape(x, *shape):
+        for axis, expected in enumerate(shape):
+            if expected is None or not _is_concrete(expected):
+                continue
+            if x.shape[axis] != int(expected):
+                raise ValueError(
+                    f"SpecifyShape: axis {axis} has size {x.shape[axis]}, expected {int(expected)}"
+                )
+        return x
+
+    return specify_shape
+
+
+def jax_funcify_argmax(op, node=None, **kwargs):
+    """``Argmax`` (Aesara 2.9.4 converts only ``MaxAndArgmax``), over any axes."""
+    import jax.numpy as jnp
+
+    def argmax(x):
+        axes = tuple(range(x.ndim)) if op.axis is None else tuple(op.axis)
+        kept = [axis for axis in range(x.ndim) if axis not in axes]
+        moved = jnp.transpose(x, kept + list(axes))
+        flat = moved.reshape(moved.shape[: len(kept)] + (-1,))
+        return jnp.argmax(flat, axis=-1).astype(jax_dtype("int64"))
+
+    return argmax
+
+
+def jax_funcify_check_and_raise(op, node=None, **kwargs):
+    """Assertions checked while JAX traces, when their conditions are concrete.
+
+    Aesara's conversion drops every assertion (with a warning); shape checks
+    are concrete at trace time, so they can still raise here.  Conditions on
+    traced values are skipped.
+    """
+
+    def check_and_raise(x, *conditions):
+        for condition in conditions:
+            if _is_concrete(condition) and not np.all(np.asarray(condition)):
+                raise op.exc_type(op.msg)
+        return x
+
+    return check_and_raise
+
+
+def register() -> None:
+    """Register the conversions above with Aesara's JAX dispatcher (idempotent)."""
+    if _state["registered"]:
+        return
+    from aesara.graph.fg import FunctionGraph
+    from aesara.link.jax.dispatch import jax_funcify
+    from aesara.raise_op import Assert, CheckAndRaise
+    from aesara.tensor.basic import Alloc, AllocEmpty, ARange
+    from aesara.tensor.math import Argmax
+    from aesara.tensor.shape import Reshape, SpecifyShape
+    from aesara.tensor.subtensor import (
+        AdvancedIncSubtensor1,
+        AdvancedSubtensor1,
+        IncSubtensor,
+        Subtensor,
+    )
+
+    jax_funcify.register(FunctionGraph)(jax_funcify_function_graph)
+    for op_type in (Subtensor, AdvancedSubtensor1):
+        jax_funcify.register(op_type)(jax_funcify_subtensor)
+    for op_type in (IncSubtensor, AdvancedIncSubtensor1):
+        jax_funcify.register(op_type)(jax_funcify_inc_subtensor)
+    jax_funcify.register(Reshape)(jax_funcify_reshape)
+    jax_funcify.register(ARange)(jax_funcify_arange)
+    jax_funcify.register(Alloc)(jax_funcify_alloc)
+    jax_funcify.register(AllocEmpty)(jax_funcify_alloc_empty)
+    jax_funcify.register(SpecifyShape)(jax_funcify_specify_shape)
+    jax_funcify.register(Argmax)(jax_funcify_argmax)
+    for op_type in (CheckAndRaise, Assert):
+        jax_funcify.register(op_type)(jax_funcify_check_and_raise)
+    _state["registered"] = True

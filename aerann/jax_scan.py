@@ -1,0 +1,172 @@
+"""aerann's JAX implementation of Aesara's ``Scan`` op.
+
+Aesara 2.9.4 ships a JAX conversion for ``Scan`` that is written against an
+older Scan API and never handled mit_mot outputs, so neither a scan nor its
+gradient (a backward scan with mit_mot outputs) runs under ``mode="JAX"``.
+:func:`register` replaces it with :func:`jax_funcify_scan`, which runs the
+op's inner graph (itself converted by ``jax_funcify``) inside
+``jax.lax.scan`` and returns exactly the buffers ``Scan.perform`` returns.
+
+Layout of a ``Scan`` node (``op.info`` says how many of each):
+
+* outer inputs: ``n_steps``, sequences, mit_mot, mit_sot and sit_sot buffers,
+  shared (untraced) initial values, nit_sot lengths, non-sequences;
+* inner inputs: one slice per sequence, one per tap of each mit_mot, mit_sot
+  and sit_sot, the shared values, the non-sequences;
+* inner outputs: one per output tap of each mit_mot, then mit_sot, sit_sot,
+  nit_sot and shared values;
+* outer outputs: mit_mot, mit_sot, sit_sot, nit_sot buffers, shared values.
+
+Sequence taps never reach the op: ``aesara.scan`` turns each tap into its
+own shifted sequence.  A buffer of length ``S`` for an output that starts
+with ``L`` initial values holds, after ``n`` steps, the last ``S`` of the
+``L + n`` values in time order, padded with zeros when ``S > L + n`` (as
+truncated gradients leave it).  A mit_mot buffer is read and written in
+place: at step ``i`` tap ``t`` is entry ``i - min(input taps) + t``.
+``truncate_gradient`` only matters when Aesara builds the gradient (the
+backward scan already runs for the truncated number of steps), so it plays
+no part here.
+"""
+
+import aesara
+
+from aerann import jax_ops
+from aerann.jax_ops import concrete_int, jax_dtype
+
+_state = {"registered": False}
+
+
+def register() -> None:
+    """Make Aesara's JAX linker run ``Scan`` with :func:`jax_funcify_scan`.
+
+    Also registers :mod:`aerann.jax_ops` and turns on JAX's 64-bit mode when
+    ``floatX`` is float64 (as Aesara does on import), since JAX would
+    otherwise silently compute float64 graphs in float32.  Idempotent.
+    """
+    import jax
+
+    if aesara.config.floatX == "float64":
+        jax.config.update("jax_enable_x64", True)
+    if _state["registered"]:
+        return
+    # Importing the dispatch package registers Aesara's own (broken) Scan
+    # conversion; registering ours afterwards replaces it.
+    from aesara.link.jax.dispatch import jax_funcify
+    from aesara.scan.op import Scan
+
+    jax_ops.register()
+    jax_funcify.register(Scan)(jax_funcify_scan)
+    _state["registered"] = True
+
+
+def _split(items, sizes):
+    """Cut ``items`` into consecutive groups of ``sizes``, plus the rest."""
+    groups, start = [], 0
+    for size in sizes:
+        groups.append(list(items[start : start + size]))
+        start += size
+    return groups + [list(items[start:])]
+
+
+def _time_ordered_buffer(initial, produced, size):
+    """The buffer ``Scan.perform`` returns for a mit_sot, sit_sot or nit_sot.
+
+    ``initial`` holds the values before the first step (possibly none),
+    ``produced`` those of the ``n`` steps; the buffer keeps the last ``size``
+    of them, zero-padded at the end when it is longer.
+    """
+    import jax.numpy as jnp
+
+    values = jnp.concatenate([initial, produced], axis=0)
+    missing = size - values.shape[0]
+    if missing > 0:
+        padding = jnp.zeros((missing,) + values.shape[1:], dtype=values.dtype)
+        return jnp.concatenate([values, padding], axis=0)
+    return values[values.shape[0] - size :]
+
+
+def jax_funcify_scan(op, node=None, **kwargs):
+    """Convert a ``Scan`` node into a JAX function built on ``jax.lax.scan``.
+
+    The carry of ``lax.scan`` holds the whole mit_mot buffers (read and
+    written at moving positions), a window of the last ``L`` values of each
+    mit_sot/sit_sot, and the shared values; sequences are scanned over and
+    new mit_sot/sit_sot/nit_sot values are stacked as ``lax.scan`` outputs.
+    """
+    import jax
+    import jax.numpy as jnp
+    from aesara.link.jax.dispatch import jax_funcify
+
+    info = op.info
+    if info.as_while:
+        raise NotImplementedError(
+            "aerann's JAX Scan does not support scans with a stopping condition "
+            "(as_while / until): their outputs have a length only known at run time, "
+            "which XLA cannot compile. Use a fixed number of steps with a mask."
+        )
+    state_taps = [list(taps) for taps in info.mit_sot_in_slices + info.sit_sot_in_slices]
+    if any(tap >= 0 for taps in state_taps for tap in taps):
+        raise NotImplementedError("aerann's JAX Scan: mit_sot/sit_sot taps must be negative")
+    window_lengths = [-min(taps) for taps in state_taps]
+    mit_mot_in_taps = [list(taps) for taps in info.mit_mot_in_slices]
+    mit_mot_out_taps = [list(taps) for taps in info.mit_mot_out_slices]
+    mit_mot_starts = [-min(taps) for taps in mit_mot_in_taps]
+    n_states = len(state_taps)
+    inner_function = jax_funcify(op.fgraph, fgraph_name="scan_inner_graph")
+
+    def scan(n_steps, *outer):
+        sequences, mit_mots, states, shared, nit_sot_sizes, non_sequences = _split(
+            outer, [info.n_seqs, info.n_mit_mot, n_states, info.n_shared_outs, info.n_nit_sot]
+        )
+        n = concrete_int(n_steps, "number of scan steps")
+        nit_sot_sizes = [concrete_int(size, "scan output length") for size in nit_sot_sizes]
+        _, state_dtypes, nit_sot_dtypes, shared_dtypes = _split(
+            [jax_dtype(out.type.dtype) for out in node.outputs], [info.n_mit_mot, n_states, info.n_nit_sot]
+        )
+        mit_mots = [jnp.asarray(buffer) for buffer in mit_mots]
+        states = [jnp.asarray(buffer) for buffer in states]
+        mit_mot_sizes = [buffer.shape[0] for buffer in mit_mots]
+
+        def step(carry, slices):
+            buffers, windows, shared_values = carry
+            i, seq_slices = slices[0], slices[1:]
+            inner_inputs = list(seq_slices)
+            positions = [(start + i) % size for start, size in zip(mit_mot_starts, mit_mot_sizes)]
+            for buffer, taps, position, size in zip(buffers, mit_mot_in_taps, positions, mit_mot_sizes):
+                inner_inputs += [buffer[(position + tap) % size] for tap in taps]
+            for window, taps, length in zip(windows, state_taps, window_lengths):
+                inner_inputs += [window[length + tap] for tap in taps]
+            inner_inputs += list(shared_values) + list(non_sequences)
+
+            outputs = iter(inner_function(*inner_inputs))
+            new_buffers = []
+            for buffer, taps, position, size in zip(buffers, mit_mot_out_taps, positions, mit_mot_sizes):
+                for tap in taps:
+                    buffer = buffer.at[(position + tap) % size].set(jnp.asarray(next(outputs), buffer.dtype))
+                new_buffers.append(buffer)
+            new_states = [jnp.asarray(next(outputs), dtype) for dtype in state_dtypes]
+            new_windows = [window[1:] + (value,) for window, value in zip(windows, new_states)]
+            nit_sots = [jnp.asarray(next(outputs), dtype) for dtype in nit_sot_dtypes]
+            new_shared = [jnp.asarray(next(outputs), dtype) for dtype in shared_dtypes]
+            return (new_buffers, new_windows, new_shared), (new_states, nit_sots)
+
+        initial_carry = (
+            mit_mots,
+            [
+                tuple(buffer[k].astype(dtype) for k in range(length))
+                for buffer, length, dtype in zip(states, window_lengths, state_dtypes)
+            ],
+            [jnp.asarray(value, dtype) for value, dtype in zip(shared, shared_dtypes)],
+        )
+        (final_mit_mots, _, final_shared), (produced_states, produced_nit_sots) = jax.lax.scan(
+            step, initial_carry, (jnp.arange(n), *(jnp.asarray(seq)[:n] for seq in sequences)), length=n
+        )
+        results = list(final_mit_mots)
+        for buffer, length, produced in zip(states, window_lengths, produced_states):
+            results.append(_time_ordered_buffer(buffer[:length].astype(produced.dtype), produced, buffer.shape[0]))
+        for size, produced in zip(nit_sot_sizes, produced_nit_sots):
+            results.append(_time_ordered_buffer(produced[:0], produced, size))
+        results += final_shared
+        return results[0] if len(results) == 1 else tuple(results)
+
+    return scan

@@ -1,0 +1,516 @@
+"""Models on the scan driver: LanguageModel, SequenceTagger, SequenceClassifier.
+
+Every model is a stack of registered recurrent units (any mix, in any order)
+between an input (token embedding or real-valued features) and a softmax
+output layer.  Data is given as Python lists of variable-length sequences;
+``fit`` groups them into minibatches of similar length, pads them and passes
+masks, so a padded step never changes the loss or the gradients.  Training
+minimises the summed cross-entropy of each minibatch (plus ``reg`` times the
+squared weights), so a minibatch's gradient is the sum of its sequences'
+gradients.
+
+Layer specs: ``("gru", 64)`` or ``("elman", 64, {"activation": "relu"})``.
+"""
+
+import aesara
+import aesara.tensor as at
+import numpy as np
+from aesara.tensor.special import log_softmax
+
+import aerann
+from aerann import batching, compile, graph, io, optim, units
+from aerann.validation import as_index_sequence, check_dataset, finite_float, positive_int
+
+DEFAULT_BUCKETS = (8, 16, 32, 64, 128, 256)
+
+
+def parse_layers(layers):
+    """Normalise layer specs to ``[(unit_name, n_out, kwargs)]``."""
+    if isinstance(layers, (str, bytes)) or not layers:
+        raise ValueError("layers must be a non-empty list like [('gru', 64), ('lstm', 32)]")
+    parsed = []
+    for i, spec in enumerate(layers):
+        if not isinstance(spec, (tuple, list)) or len(spec) not in (2, 3):
+            raise ValueError(f"layer {i}: expected (unit_name, n_out) or (unit_name, n_out, kwargs), got {spec!r}")
+        name, n_out, *rest = spec
+        if rest and not isinstance(rest[0], dict):
+            raise TypeError(f"layer {i}: the unit's keyword arguments must be a dict, got {rest[0]!r}")
+        kwargs = dict(rest[0]) if rest else {}
+        if not isinstance(name, str):
+            raise TypeError(f"layer {i}: the unit name must be a string, got {name!r}")
+        parsed.append((name, positive_int(n_out, f"layer {i} size"), kwargs))
+    return parsed
+
+
+class RecurrentModel:
+    """The machinery shared by every model: units, parameters, compiled functions, training."""
+
+    def __init__(self, n_in, n_classes, layers, truncate_gradient=-1, grad_clip=None, seed=0):
+        self.n_in = positive_int(n_in, "n_in")
+        self.n_classes = positive_int(n_classes, "n_classes")
+        self.layers = parse_layers(layers)
+        self.truncate_gradient = graph.check_truncate_gradient(truncate_gradient)
+        self.grad_clip = graph.check_grad_clip(grad_clip)
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise TypeError(f"seed must be an integer, got {seed!r}")
+        self.seed = int(seed)
+        rng = np.random.default_rng(seed)
+        self.params = {}
+        self._add_input_params(rng)
+        self.units = []
+        n = self._input_size()
+        for i, (name, n_out, kwargs) in enumerate(self.layers):
+            unit_class = units.get(name)
+            try:
+                unit = unit_class(n, n_out, rng, **kwargs)
+            except TypeError as error:
+                raise ValueError(f"layer {i} ({name}): {error}") from None
+            for param_name, shared in unit.params.items():
+                shared.name = f"layer{i}.{param_name}"
+                self.params[shared.name] = shared
+            self.units.append(unit)
+            n = n_out
+        limit = np.sqrt(6.0 / (n + self.n_classes))
+        self._param("output.W", rng.uniform(-limit, limit, (n, self.n_classes)))
+        self._param("output.b", np.zeros(self.n_classes))
+        self._functions = {}
+
+    # -- pieces each model defines ------------------------------------------------
+    def _add_input_params(self, rng):
+        """Create the parameters of the input layer, if any."""
+
+    def _input_size(self) -> int:
+        return self.n_in
+
+    def _symbolic_inputs(self):
+        """Symbolic (X, Y) of one minibatch."""
+        raise NotImplementedError
+
+    def _layer_input(self, X):
+        return X
+
+    def _check(self, X, Y):
+        """Validated lists of inputs and targets."""
+        raise NotImplementedError
+
+    def _batch(self, X, Y, indices):
+        """Padded arrays (X, Y, mask) of the items ``indices``."""
+        raise NotImplementedError
+
+    # -- the graph -------------------------------------------------------------
+    def _param(self, name, value):
+        self.params[name] = aesara.shared(np.asarray(value).astype(aesara.config.floatX), name=name)
+
+    def symbolic_top(self, X, mask):
+        """The top layer's states (T, B, n_top) for symbolic inputs."""
+        return graph.run_stack(
+            self.units, self._layer_input(X), mask, truncate_gradient=self.truncate_gradient, grad_clip=self.grad_clip
+        )
+
+    def symbolic_log_probabilities(self, X, mask):
+        """Log-probabilities of the classes at every step: (T, B, n_classes)."""
+        top = self.symbolic_top(X, mask)
+        return log_softmax(top.dot(self.params["output.W"]) + self.params["output.b"], axis=-1)
+
+    def symbolic_loss(self, X, Y, mask):
+        """Summed cross-entropy of the real (mask = 1) steps."""
+        logp = self.symbolic_log_probabilities(X, mask)
+        T, B = Y.shape
+        picked = logp.reshape((T * B, logp.shape[-1]))[at.arange(T * B), Y.flatten()].reshape((T, B))
+        return -at.sum(picked * mask)
+
+    def _mask(self):
+        return at.matrix("mask", dtype=aesara.config.floatX)
+
+    def _function(self, key):
+        """Compiled function ``key`` ("loss", "predict" or a training key), built once."""
+        if key in self._functions:
+            return self._functions[key]
+        X, Y = self._symbolic_inputs()
+        mask = self._mask()
+        if key == "loss":
+            fn = compile.function([X, Y, mask], self.symbolic_loss(X, Y, mask))
+        elif key == "predict":
+            fn = compile.function([X, mask], at.exp(self.symbolic_log_probabilities(X, mask)))
+        else:
+            optimizer, options, reg, clip = key
+            params = list(self.params.values())
+            loss = self.symbolic_loss(X, Y, mask)
+            grads = aesara.grad(loss + optim.l2_penalty(params, reg), params)
+            if clip:
+                grads = optim.clip_by_norm(grads, clip)
+            learning_rate = at.scalar("learning_rate", dtype=aesara.config.floatX)
+            updates, _ = optim.build(optimizer, params, grads, learning_rate, **dict(options))
+            fn = compile.function([X, Y, mask, learning_rate], loss, updates=updates, allow_input_downcast=True)
+        self._functions[key] = fn
+        return fn
+
+    # -- training and evaluation -------------------------------------------------
+    def fit(
+        self,
+        X,
+        Y,
+        epochs=10,
+        learning_rate=0.01,
+        mu=0.0,
+        reg=0.0,
+        batch_size=1,
+        optimizer=None,
+        clip=None,
+        seed=0,
+        verbose=False,
+    ):
+        """Train on lists of sequences; returns the mean loss of every epoch.
+
+        SGD, with momentum when ``mu`` > 0 (the book's), or ``optimizer``
+        ("sgd", "momentum", "adagrad", "rmsprop"); ``reg`` is the L2 weight,
+        ``clip`` a maximum global gradient norm.  The loss of an epoch is the
+        summed training cross-entropy divided by the number of targets.
+        """
+        X, Y = self._check(X, Y)
+        epochs = positive_int(epochs, "epochs")
+        batch_size = positive_int(batch_size, "batch_size")
+        learning_rate = finite_float(learning_rate, "learning_rate")
+        mu, reg = finite_float(mu, "mu"), finite_float(reg, "reg")
+        if learning_rate <= 0:
+            raise ValueError(f"learning_rate must be positive, got {learning_rate}")
+        if not 0 <= mu < 1:
+            raise ValueError(f"mu (momentum) must be in [0, 1), got {mu}")
+        if reg < 0:
+            raise ValueError(f"reg (L2 weight) must not be negative, got {reg}")
+        if clip is not None and not finite_float(clip, "clip") > 0:
+            raise ValueError(f"clip (maximum gradient norm) must be positive, got {clip}")
+        optimizer = optimizer or ("momentum" if mu else "sgd")
+        if optimizer not in optim.OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {optimizer!r}: choose one of {', '.join(optim.OPTIMIZERS)}")
+        options = (("mu", mu),) if optimizer == "momentum" else ()
+        train = self._function((optimizer, options, reg, None if clip is None else float(clip)))
+        rng = np.random.default_rng(seed)
+        lengths = [len(x) for x in X]
+        history = []
+        for epoch in range(epochs):
+            total, count = 0.0, 0
+            for indices in batching.minibatches(len(X), lengths, batch_size, rng, DEFAULT_BUCKETS):
+                Xb, Yb, mask = self._batch(X, Y, indices)
+                loss = float(train(Xb, Yb, mask, learning_rate))
+                if not np.isfinite(loss):
+                    raise FloatingPointError(
+                        f"the training loss became {loss} in epoch {epoch + 1}: lower the learning rate"
+                    )
+                total += loss
+                count += self._targets(mask)
+            history.append(total / count)
+            if verbose:
+                print(f"epoch {epoch + 1}/{epochs}: loss {history[-1]:.6f}", flush=True)
+        return history
+
+    def _targets(self, mask) -> int:
+        return int(mask.sum())
+
+    def loss(self, X, Y):
+        """Mean cross-entropy per target on (X, Y)."""
+        X, Y = self._check(X, Y)
+        fn = self._function("loss")
+        total, count = 0.0, 0
+        for indices in batching.minibatches(len(X), [len(x) for x in X], 64, None, DEFAULT_BUCKETS):
+            Xb, Yb, mask = self._batch(X, Y, indices)
+            total += float(fn(Xb, Yb, mask))
+            count += self._targets(mask)
+        return total / count
+
+    def predict_proba(self, X):
+        """Class probabilities of every real step: a list of (T_i, n_classes) arrays."""
+        X, _ = self._check(X, None)
+        fn = self._function("predict")
+        result = [None] * len(X)
+        for indices in batching.minibatches(len(X), [len(x) for x in X], 64, None, DEFAULT_BUCKETS):
+            Xb, _, mask = self._batch(X, None, indices)
+            probabilities = fn(Xb, mask)
+            for b, i in enumerate(indices):
+                result[i] = probabilities[: len(X[i]), b]
+        return result
+
+    # -- files --------------------------------------------------------------------
+    def config(self) -> dict:
+        """Constructor arguments that rebuild this model."""
+        return {
+            "layers": [
+                [name, n_out, {**unit.config(), **kwargs}]
+                for (name, n_out, kwargs), unit in zip(self.layers, self.units)
+            ],
+            "truncate_gradient": self.truncate_gradient,
+            "grad_clip": self.grad_clip,
+            "seed": self.seed,
+        }
+
+    def save(self, path):
+        """Write parameters and configuration to an npz + JSON model file (atomically)."""
+        metadata = {
+            "class": type(self).__name__,
+            "config": self.config(),
+            "units": [
+                {"name": u.name, "source": units.sources().get(u.name, "unknown"), "n_in": u.n_in, "n_out": u.n_out}
+                for u in self.units
+            ],
+            "aerann_version": aerann.__version__,
+        }
+        return io.save_arrays(path, {name: p.get_value() for name, p in self.params.items()}, metadata)
+
+    @classmethod
+    def load(cls, path):
+        """Rebuild a model saved by :meth:`save`; validates names, shapes and dtypes."""
+        arrays, metadata = io.load_arrays(path)
+        classes = {c.__name__: c for c in (LanguageModel, SequenceTagger, SequenceClassifier)}
+        name = metadata.get("class")
+        if name not in classes or not issubclass(classes[name], cls):
+            raise ValueError(f"{path} holds a {name!r}, not a {cls.__name__}")
+        config = metadata.get("config")
+        if not isinstance(config, dict):
+            raise ValueError(f"{path} has no model configuration")
+        _check_units_available(path, config.get("layers"), metadata.get("units"))
+        try:
+            model = classes[name](**config)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{path} has an invalid model configuration: {error}") from None
+        if set(arrays) != set(model.params):
+            raise ValueError(f"{path}: parameters {sorted(set(arrays) ^ set(model.params))} do not match the model")
+        for param_name, shared in model.params.items():
+            array = arrays[param_name]
+            expected = shared.get_value(borrow=True).shape
+            if array.shape != expected or array.dtype.kind != "f":
+                raise ValueError(f"{path}: {param_name} is {array.dtype} {array.shape}, expected float {expected}")
+            if not np.all(np.isfinite(array)):
+                raise ValueError(f"{path}: {param_name} holds NaN or infinite values")
+            shared.set_value(array.astype(shared.dtype))
+        return model
+
+
+class LanguageModel(RecurrentModel):
+    """Word embedding, a stack of recurrent units, softmax over the vocabulary at every step.
+
+    ``fit(X, Y)`` takes lists of token-index arrays with Y shifted by one
+    (:func:`aerann.text.training_data`).  ``score`` is the per-token
+    cross-entropy in nats (``perplexity`` its exponential).
+    """
+
+    def __init__(self, vocab_size, embedding_dim, layers=(("gru", 64), ("lstm", 32)), **kwargs):
+        self.vocab_size = positive_int(vocab_size, "vocab_size")
+        self.embedding_dim = positive_int(embedding_dim, "embedding_dim")
+        super().__init__(embedding_dim, vocab_size, layers, **kwargs)
+
+    def _add_input_params(self, rng):
+        limit = np.sqrt(6.0 / (self.vocab_size + self.embedding_dim))
+        self._param("embedding", rng.uniform(-limit, limit, (self.vocab_size, self.embedding_dim)))
+
+    def _symbolic_inputs(self):
+        return at.imatrix("X"), at.imatrix("Y")
+
+    def _layer_input(self, X):
+        return self.params["embedding"][X]
+
+    def _check(self, X, Y):
+        if Y is None:
+            return [as_index_sequence(x, self.vocab_size, f"X[{i}]") for i, x in enumerate(_nonempty(X, "X"))], None
+        return check_dataset(X, Y, self.vocab_size)
+
+    def _batch(self, X, Y, indices):
+        Xb, mask = batching.pad([X[i] for i in indices], bucket(X, indices), np.int32)
+        Yb = None if Y is None else batching.pad([Y[i] for i in indices], len(mask), np.int32)[0]
+        return Xb, Yb, mask.astype(aesara.config.floatX)
+
+    def predict(self, X):
+        """The likeliest next word after every prefix: a list of index arrays."""
+        return [p.argmax(axis=1) for p in self.predict_proba(X)]
+
+    def score(self, X, Y):
+        """Cross-entropy per token (nats)."""
+        return self.loss(X, Y)
+
+    def perplexity(self, X, Y):
+        """exp(per-token cross-entropy): the tutorial-style figure of a language model."""
+        return float(np.exp(self.loss(X, Y)))
+
+    def config(self):
+        return {"vocab_size": self.vocab_size, "embedding_dim": self.embedding_dim, **super().config()}
+
+
+class SequenceTagger(RecurrentModel):
+    """A label at every step from real-valued inputs (the book's parity problem).
+
+    ``fit(X, Y)``: X a list of (T_i, n_in) arrays, Y a list of (T_i,) label arrays.
+    ``score`` is the fraction of steps labelled correctly.
+    """
+
+    def __init__(self, n_in, n_classes, layers=(("elman", 4, {"activation": "sigmoid"}),), **kwargs):
+        super().__init__(n_in, n_classes, layers, **kwargs)
+
+    def _symbolic_inputs(self):
+        return at.tensor3("X", dtype=aesara.config.floatX), at.imatrix("Y")
+
+    def _check(self, X, Y):
+        arrays = [_features(x, self.n_in, f"X[{i}]") for i, x in enumerate(_nonempty(X, "X"))]
+        if Y is None:
+            return arrays, None
+        labels = [as_index_sequence(y, self.n_classes, f"Y[{i}]") for i, y in enumerate(_nonempty(Y, "Y"))]
+        if len(labels) != len(arrays):
+            raise ValueError(f"got {len(arrays)} input sequences but {len(labels)} label sequences")
+        for i, (x, y) in enumerate(zip(arrays, labels)):
+            if len(x) != len(y):
+                raise ValueError(f"X[{i}] has {len(x)} steps but Y[{i}] has {len(y)} labels")
+        return arrays, labels
+
+    def _batch(self, X, Y, indices):
+        Xb, mask = batching.pad([X[i] for i in indices], bucket(X, indices), aesara.config.floatX)
+        Yb = None if Y is None else batching.pad([Y[i] for i in indices], len(mask), np.int32)[0]
+        return Xb, Yb, mask.astype(aesara.config.floatX)
+
+    def config(self):
+        return {"n_in": self.n_in, "n_classes": self.n_classes, **super().config()}
+
+    def predict(self, X):
+        """The likeliest label at every step: a list of arrays."""
+        return [p.argmax(axis=1) for p in self.predict_proba(X)]
+
+    def score(self, X, Y):
+        """Fraction of steps labelled correctly."""
+        X, Y = self._check(X, Y)
+        predicted = self.predict(X)
+        return float(np.mean(np.concatenate([p == y for p, y in zip(predicted, Y)])))
+
+
+class SequenceClassifier(RecurrentModel):
+    """One label per sequence, read from the top layer's state at the sequence's last real step.
+
+    Inputs are token indices when ``vocab_size`` is given (an embedding of
+    ``embedding_dim`` feeds the stack, the book's poetry classifier), else
+    real-valued vectors of size ``n_in``.  ``score`` is the accuracy.
+    """
+
+    def __init__(self, n_classes, layers=(("gru", 32),), vocab_size=None, embedding_dim=None, n_in=None, **kwargs):
+        if (vocab_size is None) == (n_in is None):
+            raise ValueError("give either vocab_size (token inputs) or n_in (real-valued inputs)")
+        self.vocab_size = None if vocab_size is None else positive_int(vocab_size, "vocab_size")
+        self.embedding_dim = None
+        if self.vocab_size is not None:
+            self.embedding_dim = positive_int(embedding_dim if embedding_dim is not None else 32, "embedding_dim")
+            n_in = self.embedding_dim
+        super().__init__(n_in, n_classes, layers, **kwargs)
+
+    def _add_input_params(self, rng):
+        if self.vocab_size is not None:
+            limit = np.sqrt(6.0 / (self.vocab_size + self.embedding_dim))
+            self._param("embedding", rng.uniform(-limit, limit, (self.vocab_size, self.embedding_dim)))
+
+    def _symbolic_inputs(self):
+        X = at.imatrix("X") if self.vocab_size is not None else at.tensor3("X", dtype=aesara.config.floatX)
+        return X, at.ivector("Y")
+
+    def _layer_input(self, X):
+        return self.params["embedding"][X] if self.vocab_size is not None else X
+
+    def symbolic_log_probabilities(self, X, mask):
+        """Log-probabilities of the classes per sequence: (B, n_classes).
+
+        Padded steps keep the state, so step T - 1 holds each sequence's last real state.
+        """
+        last = self.symbolic_top(X, mask)[-1]
+        return log_softmax(last.dot(self.params["output.W"]) + self.params["output.b"], axis=-1)
+
+    def symbolic_loss(self, X, Y, mask):
+        """Summed cross-entropy of the sequences' labels Y (B,)."""
+        logp = self.symbolic_log_probabilities(X, mask)
+        return -at.sum(logp[at.arange(Y.shape[0]), Y])
+
+    def _targets(self, mask) -> int:
+        return mask.shape[1]
+
+    def _check(self, X, Y):
+        X = _nonempty(X, "X")
+        if self.vocab_size is not None:
+            arrays = [as_index_sequence(x, self.vocab_size, f"X[{i}]") for i, x in enumerate(X)]
+        else:
+            arrays = [_features(x, self.n_in, f"X[{i}]") for i, x in enumerate(X)]
+        if Y is None:
+            return arrays, None
+        labels = as_index_sequence(Y, self.n_classes, "Y")
+        if len(labels) != len(arrays):
+            raise ValueError(f"got {len(arrays)} sequences but {len(labels)} labels")
+        return arrays, labels
+
+    def _batch(self, X, Y, indices):
+        dtype = np.int32 if self.vocab_size is not None else aesara.config.floatX
+        Xb, mask = batching.pad([X[i] for i in indices], bucket(X, indices), dtype)
+        Yb = None if Y is None else Y[indices].astype(np.int32)
+        return Xb, Yb, mask.astype(aesara.config.floatX)
+
+    def predict_proba(self, X):
+        """Class probabilities per sequence: (N, n_classes)."""
+        X, _ = self._check(X, None)
+        fn = self._function("predict")
+        result = np.zeros((len(X), self.n_classes))
+        for indices in batching.minibatches(len(X), [len(x) for x in X], 64, None, DEFAULT_BUCKETS):
+            Xb, _, mask = self._batch(X, None, indices)
+            result[indices] = fn(Xb, mask)
+        return result
+
+    def predict(self, X):
+        """The likeliest label of every sequence."""
+        return self.predict_proba(X).argmax(axis=1)
+
+    def score(self, X, Y):
+        """Accuracy."""
+        X, Y = self._check(X, Y)
+        return float(np.mean(self.predict(X) == Y))
+
+    def config(self):
+        extra = {"n_classes": self.n_classes, "vocab_size": self.vocab_size, "embedding_dim": self.embedding_dim}
+        if self.vocab_size is None:
+            extra["n_in"] = self.n_in
+        return {**extra, **super().config()}
+
+
+def _check_units_available(path, layers, described):
+    """A clear error, naming the plugin that provided it, for a saved unit that is not registered now."""
+    described = described if isinstance(described, list) else []
+    for i, spec in enumerate(layers if isinstance(layers, list) else []):
+        name = spec[0] if isinstance(spec, list) and spec else None
+        if not isinstance(name, str):
+            continue  # the model's own checks will name the malformed layer
+        try:
+            units.get(name)
+        except units.UnitConflictError as error:
+            raise ValueError(f"{path}: {error}") from None
+        except ValueError:
+            entry = described[i] if i < len(described) and isinstance(described[i], dict) else {}
+            raise ValueError(
+                f"{path} uses the unit {name!r} (from {entry.get('source', 'an unknown source')}), "
+                "which is not registered: install the plugin that provides it"
+            ) from None
+
+
+def bucket(X, indices) -> int:
+    """The padded length of a minibatch: the smallest bucket holding its longest sequence."""
+    return batching.bucket_length(max(len(X[i]) for i in indices), DEFAULT_BUCKETS)
+
+
+def _nonempty(items, name):
+    if items is None or isinstance(items, (str, bytes)):
+        raise TypeError(f"{name} must be a list of sequences")
+    items = list(items)
+    if not items:
+        raise ValueError(f"{name} is empty")
+    return items
+
+
+def _features(x, n_in, name):
+    try:
+        array = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of numbers") from None
+    if array.ndim != 2 or array.shape[1] != n_in:
+        raise ValueError(f"{name} must have shape (steps, {n_in}), got {array.shape}")
+    if len(array) == 0:
+        raise ValueError(f"{name} is empty: a sequence needs at least one step")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} holds NaN or infinite values")
+    return array.astype(aesara.config.floatX)

@@ -1,0 +1,184 @@
+"""NumPy forward and hand-derived backward steps of the built-in units.
+
+Each unit has ``shapes(n_in, n_out)`` (its parameters' names and shapes, as
+in aerann's units, initial states included), ``forward(p, x, *prev, act)``
+returning ``(new_states, cache)`` and ``backward(p, cache, *d_new, act)``
+returning ``(dx, d_prev, dparams)``: the gradients with respect to the step's
+input, its previous states and its parameters, given the gradients with
+respect to its new states.  Row vectors as in the Aesara units: x (B, n_in),
+states (B, n_out).  No autodiff: every derivative below is written out by hand.
+"""
+
+import numpy as np
+
+
+def sigmoid(a):
+    """The logistic function, written through tanh so that it never overflows."""
+    return 0.5 * (1.0 + np.tanh(0.5 * a))
+
+
+# name -> (function of the pre-activation, its derivative from the pre-activation)
+ACTIVATIONS = {
+    "tanh": (np.tanh, lambda a: 1.0 - np.tanh(a) ** 2),
+    "sigmoid": (sigmoid, lambda a: sigmoid(a) * (1.0 - sigmoid(a))),
+    "relu": (lambda a: np.maximum(a, 0.0), lambda a: (a > 0).astype(a.dtype)),
+}
+
+
+def _gate_shapes(n_in, n_out, *suffixes, peephole=False):
+    """Shapes of Wx<s> (n_in, n_out), Wh<s> (n_out, n_out), [Wc<s>,] b<s> (n_out,) per gate."""
+    shapes = {}
+    for s in suffixes:
+        shapes[f"Wx{s}"] = (n_in, n_out)
+        shapes[f"Wh{s}"] = (n_out, n_out)
+        if peephole and s != "c":
+            shapes[f"Wc{s}"] = (n_out, n_out)
+        shapes[f"b{s}"] = (n_out,)
+    return shapes
+
+
+def _affine_grads(dparams, names, x, h, dpre):
+    """Record the gradients of Wx, Wh, b in x Wx + h Wh + b, given that of the sum (dpre)."""
+    wx, wh, b = names
+    dparams[wx] = x.T @ dpre
+    dparams[wh] = h.T @ dpre
+    dparams[b] = dpre.sum(axis=0)
+
+
+class Elman:
+    """h = f(x Wx + h_prev Wh + bh)."""
+
+    states = ("h",)
+
+    @staticmethod
+    def shapes(n_in, n_out):
+        return {"h0": (n_out,), "Wx": (n_in, n_out), "Wh": (n_out, n_out), "bh": (n_out,)}
+
+    @staticmethod
+    def forward(p, x, h, act):
+        f, _ = ACTIVATIONS[act]
+        a = x @ p["Wx"] + h @ p["Wh"] + p["bh"]
+        return [f(a)], (x, h, a)
+
+    @staticmethod
+    def backward(p, cache, dh_new, act):
+        x, h, a = cache
+        da = dh_new * ACTIVATIONS[act][1](a)
+        dparams = {}
+        _affine_grads(dparams, ("Wx", "Wh", "bh"), x, h, da)
+        return da @ p["Wx"].T, [da @ p["Wh"].T], dparams
+
+
+class Rated:
+    """hhat = f(x Wx + h Wh + bh), z = sigmoid(x Wxz + h Whz + bz), h' = (1 - z) h + z hhat."""
+
+    states = ("h",)
+
+    @staticmethod
+    def shapes(n_in, n_out):
+        return {**Elman.shapes(n_in, n_out), **_gate_shapes(n_in, n_out, "z")}
+
+    @staticmethod
+    def forward(p, x, h, act):
+        f, _ = ACTIVATIONS[act]
+        a = x @ p["Wx"] + h @ p["Wh"] + p["bh"]
+        hhat = f(a)
+        z = sigmoid(x @ p["Wxz"] + h @ p["Whz"] + p["bz"])
+        return [(1 - z) * h + z * hhat], (x, h, a, hhat, z)
+
+    @staticmethod
+    def backward(p, cache, dh_new, act):
+        x, h, a, hhat, z = cache
+        da = dh_new * z * ACTIVATIONS[act][1](a)
+        dz_pre = dh_new * (hhat - h) * z * (1 - z)
+        dparams = {}
+        _affine_grads(dparams, ("Wx", "Wh", "bh"), x, h, da)
+        _affine_grads(dparams, ("Wxz", "Whz", "bz"), x, h, dz_pre)
+        dx = da @ p["Wx"].T + dz_pre @ p["Wxz"].T
+        dh = dh_new * (1 - z) + da @ p["Wh"].T + dz_pre @ p["Whz"].T
+        return dx, [dh], dparams
+
+
+class GRU:
+    """r, z gates; hhat = f(x Wxh + (r * h) Whh + bh); h' = (1 - z) h + z hhat."""
+
+    states = ("h",)
+
+    @staticmethod
+    def shapes(n_in, n_out):
+        return {"h0": (n_out,), **_gate_shapes(n_in, n_out, "r", "z", "h")}
+
+    @staticmethod
+    def forward(p, x, h, act):
+        f, _ = ACTIVATIONS[act]
+        r = sigmoid(x @ p["Wxr"] + h @ p["Whr"] + p["br"])
+        z = sigmoid(x @ p["Wxz"] + h @ p["Whz"] + p["bz"])
+        a = x @ p["Wxh"] + (r * h) @ p["Whh"] + p["bh"]
+        hhat = f(a)
+        return [(1 - z) * h + z * hhat], (x, h, r, z, a, hhat)
+
+    @staticmethod
+    def backward(p, cache, dh_new, act):
+        x, h, r, z, a, hhat = cache
+        da = dh_new * z * ACTIVATIONS[act][1](a)
+        dz_pre = dh_new * (hhat - h) * z * (1 - z)
+        d_rh = da @ p["Whh"].T
+        dr_pre = d_rh * h * r * (1 - r)
+        dparams = {
+            "Wxh": x.T @ da,
+            "Whh": (r * h).T @ da,
+            "bh": da.sum(axis=0),
+        }
+        _affine_grads(dparams, ("Wxz", "Whz", "bz"), x, h, dz_pre)
+        _affine_grads(dparams, ("Wxr", "Whr", "br"), x, h, dr_pre)
+        dx = da @ p["Wxh"].T + dz_pre @ p["Wxz"].T + dr_pre @ p["Wxr"].T
+        dh = dh_new * (1 - z) + d_rh * r + dz_pre @ p["Whz"].T + dr_pre @ p["Whr"].T
+        return dx, [dh], dparams
+
+
+class LSTM:
+    """The book's LSTM with full peephole matrices; g is the activation (tanh by default).
+
+    i = sigmoid(x Wxi + h Whi + c Wci + bi), f = sigmoid(x Wxf + h Whf + c Wcf + bf),
+    c' = f c + i g(x Wxc + h Whc + bc), o = sigmoid(x Wxo + h Who + c' Wco + bo), h' = o g(c').
+    """
+
+    states = ("h", "c")
+
+    @staticmethod
+    def shapes(n_in, n_out):
+        return {"h0": (n_out,), "c0": (n_out,), **_gate_shapes(n_in, n_out, "i", "f", "c", "o", peephole=True)}
+
+    @staticmethod
+    def forward(p, x, h, c, act):
+        g, _ = ACTIVATIONS[act]
+        i = sigmoid(x @ p["Wxi"] + h @ p["Whi"] + c @ p["Wci"] + p["bi"])
+        f = sigmoid(x @ p["Wxf"] + h @ p["Whf"] + c @ p["Wcf"] + p["bf"])
+        a = x @ p["Wxc"] + h @ p["Whc"] + p["bc"]
+        candidate = g(a)
+        c_new = f * c + i * candidate
+        o = sigmoid(x @ p["Wxo"] + h @ p["Who"] + c_new @ p["Wco"] + p["bo"])
+        h_new = o * g(c_new)
+        return [h_new, c_new], (x, h, c, i, f, a, candidate, c_new, o)
+
+    @staticmethod
+    def backward(p, cache, dh_new, dc_new, act):
+        x, h, c, i, f, a, candidate, c_new, o = cache
+        g, dg = ACTIVATIONS[act]
+        do_pre = dh_new * g(c_new) * o * (1 - o)
+        dc_total = dc_new + dh_new * o * dg(c_new) + do_pre @ p["Wco"].T
+        da = dc_total * i * dg(a)
+        di_pre = dc_total * candidate * i * (1 - i)
+        df_pre = dc_total * c * f * (1 - f)
+        dparams = {"Wco": c_new.T @ do_pre, "Wci": c.T @ di_pre, "Wcf": c.T @ df_pre}
+        _affine_grads(dparams, ("Wxo", "Who", "bo"), x, h, do_pre)
+        _affine_grads(dparams, ("Wxc", "Whc", "bc"), x, h, da)
+        _affine_grads(dparams, ("Wxi", "Whi", "bi"), x, h, di_pre)
+        _affine_grads(dparams, ("Wxf", "Whf", "bf"), x, h, df_pre)
+        dx = di_pre @ p["Wxi"].T + df_pre @ p["Wxf"].T + da @ p["Wxc"].T + do_pre @ p["Wxo"].T
+        dh = di_pre @ p["Whi"].T + df_pre @ p["Whf"].T + da @ p["Whc"].T + do_pre @ p["Who"].T
+        dc = dc_total * f + di_pre @ p["Wci"].T + df_pre @ p["Wcf"].T
+        return dx, [dh, dc], dparams
+
+
+UNITS = {"elman": Elman, "rated": Rated, "gru": GRU, "lstm": LSTM}

@@ -1,0 +1,44 @@
+"""The rated unit: an Elman candidate mixed with the previous state by a learned rate z.
+
+hhat = f(x Wx + h_prev Wh + bh), z = sigmoid(x Wxz + h_prev Whz + bz),
+h = (1 - z) h_prev + z hhat.
+"""
+
+import aesara.tensor as at
+
+from aerann.hooks import hookimpl
+from aerann.units.base import RecurrentUnit, get_activation
+
+
+class Rated(RecurrentUnit):
+    name = "rated"
+
+    def __init__(self, n_in, n_out, rng=None, activation="tanh"):
+        super().__init__(n_in, n_out)
+        self.f = get_activation(activation)
+        self.activation = activation
+        self.param("Wx", (n_in, n_out))
+        self.param("Wh", (n_out, n_out))
+        self.param("bh", (n_out,), "zeros")
+        self.param("Wxz", (n_in, n_out))
+        self.param("Whz", (n_out, n_out))
+        self.param("bz", (n_out,), "zeros")
+
+    def input_projection(self, x):
+        p = self.params
+        return x.dot(p["Wx"]) + p["bh"], x.dot(p["Wxz"]) + p["bz"]
+
+    def projected_step(self, p_t, h):
+        p = self.params
+        from_x, from_x_z = p_t
+        hhat = self.f(from_x + h.dot(p["Wh"]))
+        z = at.sigmoid(from_x_z + h.dot(p["Whz"]))
+        return (1 - z) * h + z * hhat
+
+    def config(self):
+        return {"activation": self.activation}
+
+
+@hookimpl
+def aerann_register_units():
+    return [Rated]

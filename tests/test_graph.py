@@ -1,0 +1,169 @@
+"""The scan driver: any stack of units, masks, truncation, hoisting and gradient clipping."""
+
+import aesara
+import aesara.tensor as at
+import numpy as np
+import pytest
+from aesara.graph.basic import applys_between
+from aesara.scan.op import Scan
+
+from aerann import compile, graph, units
+from aerann.units import RecurrentUnit
+
+
+class Leaky(RecurrentUnit):
+    """A third-party-style unit: only step(), no input projection."""
+
+    name = "leaky"
+
+    def __init__(self, n_in, n_out, rng):
+        super().__init__(n_in, n_out)
+        self.W = self.param("W", (n_in, n_out))
+
+    def step(self, x_t, h):
+        return 0.5 * h + at.tanh(x_t.dot(self.W))
+
+
+def make_stack(seed=0):
+    """gru -> lstm -> elman (relu) -> leaky, with random non-zero initial states."""
+    rng = np.random.default_rng(seed)
+    stack = [
+        units.get("gru")(3, 4, rng),
+        units.get("lstm")(4, 3, rng),
+        units.get("elman")(3, 2, rng, activation="relu"),
+        Leaky(2, 2, rng),
+    ]
+    for unit in stack:
+        for h0 in unit.initial_states():
+            h0.set_value(rng.normal(size=h0.get_value().shape))
+    return stack
+
+
+def scans(inputs, outputs):
+    return list({node: None for node in applys_between(inputs, outputs) if isinstance(node.op, Scan)})
+
+
+@pytest.fixture(scope="module")
+def forward():
+    """f(x, mask) -> every state sequence of every layer, then the per-sequence 'loss' of the top layer."""
+    stack = make_stack()
+    x, mask = at.tensor3("x"), at.matrix("mask")
+    states, inputs = [], x
+    for unit in stack:
+        layer_states = graph.run_layer(unit, inputs, mask)
+        states += layer_states
+        inputs = layer_states[0]
+    per_sequence = (mask * (inputs**2).sum(axis=-1)).sum(axis=0)
+    fn = compile.function([x, mask], states + [per_sequence])
+    initial = [h0.get_value() for unit in stack for h0 in unit.initial_states()]
+    return fn, initial
+
+
+def padded_batch(rng, lengths, T):
+    x = rng.normal(size=(T, len(lengths), 3))
+    mask = np.zeros((T, len(lengths)))
+    for b, n in enumerate(lengths):
+        mask[:n, b] = 1
+    return x, mask
+
+
+def test_any_units_stack_and_every_state_has_shape_T_B_n_out(forward):
+    fn, _ = forward
+    x, mask = padded_batch(np.random.default_rng(1), [5, 2, 4], 5)
+    *states, per_sequence = fn(x, mask)
+    assert [s.shape for s in states] == [(5, 3, 4), (5, 3, 3), (5, 3, 3), (5, 3, 2), (5, 3, 2)]
+    assert per_sequence.shape == (3,)
+
+
+def test_padded_steps_keep_every_state_and_empty_sequences_keep_the_initial_states(forward):
+    fn, initial = forward
+    x, mask = padded_batch(np.random.default_rng(2), [5, 2, 0], 5)
+    *states, _ = fn(x, mask)
+    for state, h0 in zip(states, initial):
+        np.testing.assert_allclose(state[:, 2], np.broadcast_to(h0, state[:, 2].shape))
+        np.testing.assert_array_equal(state[2:, 1], np.broadcast_to(state[1, 1], state[2:, 1].shape))
+        assert not np.allclose(state[4, 0], state[3, 0])
+
+
+def test_a_padded_batch_gives_each_sequence_the_loss_it_has_alone(forward):
+    fn, _ = forward
+    lengths = [4, 1, 3]
+    x, mask = padded_batch(np.random.default_rng(3), lengths, 6)
+    x[mask == 0] = 99.0  # whatever sits in the padding must not matter
+    batched = fn(x, mask)[-1]
+    for b, n in enumerate(lengths):
+        alone = fn(x[:n, b : b + 1], np.ones((n, 1)))[-1]
+        np.testing.assert_allclose(batched[b], alone[0], rtol=1e-12)
+
+
+def test_truncate_gradient_is_scans_own_on_every_layer():
+    stack = make_stack()[:2]
+    x, mask = at.tensor3("x"), at.matrix("mask")
+    top = graph.run_stack(stack, x, mask, truncate_gradient=3)
+    found = scans([x, mask], [top])
+    assert len(found) == len(stack)
+    assert all(node.op.truncate_gradient == 3 for node in found)
+    full = graph.run_stack(stack, x, mask)
+    assert all(node.op.truncate_gradient == -1 for node in scans([x, mask], [full]))
+
+
+def test_truncated_gradients_reach_only_the_last_k_input_steps():
+    unit = units.get("elman")(2, 3, np.random.default_rng(4))
+    x = at.tensor3("x")
+    mask = at.matrix("mask")
+    grads = [
+        aesara.grad(graph.run_layer(unit, x, mask, truncate_gradient=k)[0].sum(), x) for k in (2, -1)
+    ]
+    fn = compile.function([x, mask], grads)
+    truncated, full = fn(np.random.default_rng(5).normal(size=(5, 2, 2)), np.ones((5, 2)))
+    assert not truncated[:3].any()
+    assert np.abs(truncated[3:]).min() > 0
+    assert np.abs(full[:3]).min() > 0
+
+
+def test_input_projections_are_hoisted_out_of_the_loop_with_full_bptt():
+    gru = units.get("gru")(2, 3, np.random.default_rng(0))
+    x = at.tensor3("x")
+    (hoisted,) = scans([x], [graph.run_layer(gru, x)[0]])
+    (inside,) = scans([x], [graph.run_layer(gru, x, truncate_gradient=2)[0]])
+    assert gru.params["Wxr"] not in hoisted.inputs and gru.params["Whr"] in hoisted.inputs
+    assert gru.params["Wxr"] in inside.inputs
+
+
+def test_gradient_clipping_is_off_by_default_and_inside_the_recurrence_when_asked():
+    unit = units.get("elman")(2, 3, np.random.default_rng(0))
+    x = at.tensor3("x")
+
+    def clips(grad_clip):
+        (node,) = scans([x], [graph.run_layer(unit, x, grad_clip=grad_clip)[0]])
+        return [n for n in node.op.fgraph.apply_nodes if isinstance(n.op, aesara.gradient.GradClip)]
+
+    assert clips(None) == []
+    assert clips(5.0) and clips(5.0)[0].op.clip_upper_bound == 5.0
+
+
+class TwoStates(RecurrentUnit):
+    name = "twostates"
+    states = ("h", "c")
+
+    def step(self, x_t, h, c):
+        return h
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"truncate_gradient": 0}, "truncate_gradient"),
+        ({"truncate_gradient": -2}, "truncate_gradient"),
+        ({"grad_clip": -1.0}, "grad_clip"),
+    ],
+)
+def test_bad_driver_options_are_named(kwargs, message):
+    unit = units.get("elman")(2, 3, 0)
+    with pytest.raises(ValueError, match=message):
+        graph.run_layer(unit, at.tensor3("x"), **kwargs)
+
+
+def test_a_step_returning_the_wrong_number_of_states_is_named():
+    with pytest.raises(ValueError, match="TwoStates.step returned 1 states, expected 2"):
+        graph.run_layer(TwoStates(2, 2, 0), at.tensor3("x"))
