@@ -54,7 +54,7 @@ def run_layer(unit, inputs, mask=None, truncate_gradient=-1, grad_clip=None):
     truncate_gradient = check_truncate_gradient(truncate_gradient)
     grad_clip = check_grad_clip(grad_clip)
     batch = inputs.shape[1]
-    initial = [at.zeros((batch, unit.n_out), dtype=h0.dtype) + h0 for h0 in unit.initial_states()]
+    initial = [at.zeros((batch, h0.shape[0]), dtype=h0.dtype) + h0 for h0 in unit.initial_states()]
     count = len(initial)
 
     # Aesara 2.9.4's scan_pushout_add rewrite mishandles the gradient of a
