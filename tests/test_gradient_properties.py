@@ -1,0 +1,185 @@
+"""Aesara's symbolic gradients through the scan driver equal hand-written NumPy BPTT.
+
+Every registered unit (plugins included) is checked, parametrized by unit
+name so that ``pytest -k gru`` runs one unit.  A unit with a NumPy reference
+(aerann.reference) is compared with it, truncation on and off; a unit
+without one is compared with central finite differences of the compiled
+loss (untruncated: finite differences measure the true gradient only).
+
+Graphs are compiled once per stack structure (unit kinds, activations,
+truncation), not per example: the LanguageModel is built once with
+placeholder sizes and its shared parameters are replaced by symbolic inputs
+of the same type, so hypothesis can feed parameters of any size.  The
+placeholders are sizes hypothesis never draws, so a size baked into the
+graph fails loudly instead of broadcasting silently.
+"""
+
+import aesara
+import aesara.tensor as at
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from aerann import compile, units
+from aerann.models import LanguageModel
+from aerann.reference.stack import loss_and_gradients
+from aerann.reference.units import UNITS as REFERENCE_UNITS
+from strategies import batches, finite_differences, random_parameters
+
+UNIT_NAMES = units.names()
+MIXED = (("gru", "relu"), ("lstm", "tanh"), ("elman", "sigmoid"))
+MIXED_TRUNCATION = 3  # sequences of up to 3 steps get full BPTT, longer ones are truncated
+PLACEHOLDER_VOCAB, PLACEHOLDER_EMBEDDING, PLACEHOLDER_HIDDEN = 7, 4, 5  # never drawn below
+_functions = {}
+
+
+def layer_specs(structure, sizes):
+    """LanguageModel layer specs of a structure ((unit, activation or None), ...) at these sizes."""
+    return [(name, n) if act is None else (name, n, {"activation": act}) for (name, act), n in zip(structure, sizes)]
+
+
+def compiled(structure, truncate_gradient=-1, masked=True):
+    """(f, names): f(X, Y, mask, *params) -> [loss, *grads], compiled once per structure.
+
+    ``masked=False`` gives the model's loss without a mask (``mask`` is then ignored).
+    """
+    key = (structure, truncate_gradient, masked)
+    if key not in _functions:
+        model = LanguageModel(
+            PLACEHOLDER_VOCAB,
+            PLACEHOLDER_EMBEDDING,
+            layers=layer_specs(structure, [PLACEHOLDER_HIDDEN] * len(structure)),
+            truncate_gradient=truncate_gradient,
+        )
+        shared = list(model.params.values())
+        symbols = [at.TensorType(p.dtype, shape=(None,) * p.ndim)(p.name) for p in shared]
+        X, Y, mask = at.imatrix("X"), at.imatrix("Y"), at.matrix("mask", dtype=aesara.config.floatX)
+        if masked:
+            loss = model.symbolic_loss(X, Y, mask)
+        else:
+            logp = model.symbolic_log_probabilities(X, None)
+            loss = -at.sum(at.take_along_axis(logp, Y[:, :, None], axis=-1))
+        grads = aesara.grad(loss, shared)
+        f = compile.function([X, Y, mask] + symbols, [loss] + grads, givens=list(zip(shared, symbols)))
+        _functions[key] = (f, list(model.params))
+    return _functions[key]
+
+
+def evaluate(structure, truncate_gradient, X, Y, mask, params, masked=True):
+    """Aesara's loss and gradients (name -> array) for these parameters."""
+    f, names = compiled(structure, truncate_gradient, masked)
+    loss, *grads = f(X, Y, mask, *[params[name] for name in names])
+    return float(loss), dict(zip(names, grads))
+
+
+def draw_parameters(rng, structure, vocab, embed, sizes):
+    """Random parameters for the structure at these sizes (shapes from the registered units)."""
+    shapes = {"embedding": (vocab, embed)}
+    n_in = embed
+    for i, (name, _, *options) in enumerate(layer_specs(structure, sizes)):
+        unit = units.get(name)(n_in, sizes[i], np.random.default_rng(0), **(options[0] if options else {}))
+        shapes.update({f"layer{i}.{p}": v.get_value().shape for p, v in unit.params.items()})
+        n_in = sizes[i]
+    shapes["output.W"] = (n_in, vocab)
+    shapes["output.b"] = (vocab,)
+    return random_parameters(rng, shapes)
+
+
+def expected(structure, truncate_gradient, X, Y, mask, params):
+    """The reference's loss and gradients, or finite differences of the compiled loss."""
+    if all(name in REFERENCE_UNITS for name, _ in structure):
+        return loss_and_gradients(X, Y, mask, params, layer_specs(structure, [1] * len(structure)), truncate_gradient)
+    assert truncate_gradient == -1, "finite differences measure untruncated gradients only"
+    loss = evaluate(structure, -1, X, Y, mask, params)[0]
+    return loss, finite_differences(lambda: evaluate(structure, -1, X, Y, mask, params)[0], params)
+
+
+def assert_same(ours, theirs, rtol, atol=0.0):
+    """Equal losses and gradients: relative to each entry, or to the largest entry of the array."""
+    (loss, grads), (other_loss, other_grads) = ours, theirs
+    assert set(grads) == set(other_grads)
+    np.testing.assert_allclose(loss, other_loss, rtol=1e-10)
+    for name in other_grads:
+        scale = max(np.abs(other_grads[name]).max(), 1e-6)
+        np.testing.assert_allclose(grads[name], other_grads[name], rtol=rtol, atol=rtol * scale + atol, err_msg=name)
+
+
+def structures(unit_name):
+    """(structure, truncate_gradient) pairs checked for one unit: alone with full BPTT, and under a
+    cheap partner, truncated to 2 steps when the unit has a reference (full BPTT otherwise)."""
+    partner = "rated" if unit_name == "elman" else "elman"
+    return [
+        (((unit_name, None),), -1),
+        (((unit_name, None), (partner, None)), 2 if unit_name in REFERENCE_UNITS else -1),
+    ]
+
+
+def check_against_expected(structure, truncate_gradient, batch, embed, hidden):
+    T, B, V, X, Y, mask, rng = batch
+    params = draw_parameters(rng, structure, V, embed, hidden[: len(structure)])
+    has_reference = all(name in REFERENCE_UNITS for name, _ in structure)
+    assert_same(
+        evaluate(structure, truncate_gradient, X, Y, mask, params),
+        expected(structure, truncate_gradient, X, Y, mask, params),
+        rtol=1e-6 if has_reference else 1e-5,
+        atol=0.0 if has_reference else 1e-7,
+    )
+
+
+sizes = st.lists(st.integers(1, PLACEHOLDER_HIDDEN - 1), min_size=3, max_size=3)
+embeddings = st.integers(1, PLACEHOLDER_EMBEDDING - 1)
+sequence_batches = batches(vocab=(2, PLACEHOLDER_VOCAB - 1))
+
+
+@pytest.mark.parametrize("unit_name", UNIT_NAMES)
+@given(batch=sequence_batches, embed=embeddings, hidden=sizes, which=st.integers(0, 1))
+def test_symbolic_gradients_equal_numpy_bptt(unit_name, batch, embed, hidden, which):
+    structure, truncate_gradient = structures(unit_name)[which]
+    check_against_expected(structure, truncate_gradient, batch, embed, hidden)
+
+
+@given(batch=sequence_batches, embed=embeddings, hidden=sizes)
+def test_mixed_three_layer_stack_with_activations(batch, embed, hidden):
+    check_against_expected(MIXED, MIXED_TRUNCATION, batch, embed, hidden)
+
+
+@pytest.mark.parametrize("unit_name", UNIT_NAMES)
+@given(batch=sequence_batches, embed=embeddings, hidden=sizes)
+def test_all_ones_mask_equals_no_mask(unit_name, batch, embed, hidden):
+    T, B, V, X, Y, _, rng = batch
+    structure = ((unit_name, None),)
+    params = draw_parameters(rng, structure, V, embed, hidden[:1])
+    ones = np.ones((T, B))
+    assert_same(
+        evaluate(structure, -1, X, Y, ones, params),
+        evaluate(structure, -1, X, Y, ones, params, masked=False),
+        rtol=1e-12,
+    )
+
+
+@pytest.mark.parametrize("unit_name", UNIT_NAMES)
+@given(batch=sequence_batches, embed=embeddings, hidden=sizes, extra_steps=st.integers(1, 3))
+def test_padding_changes_nothing(unit_name, batch, embed, hidden, extra_steps):
+    T, B, V, X, Y, mask, rng = batch
+    structure = ((unit_name, None),)
+    params = draw_parameters(rng, structure, V, embed, hidden[:1])
+    # Padded steps appended, filled with arbitrary tokens, and a sequence that is all padding.
+    X_pad = rng.integers(V, size=(T + extra_steps, B + 1)).astype(np.int32)
+    Y_pad = rng.integers(V, size=(T + extra_steps, B + 1)).astype(np.int32)
+    X_pad[:T, :B], Y_pad[:T, :B] = X, Y
+    mask_pad = np.zeros((T + extra_steps, B + 1))
+    mask_pad[:T, :B] = mask
+    assert_same(
+        evaluate(structure, -1, X_pad, Y_pad, mask_pad, params),
+        evaluate(structure, -1, X, Y, mask, params),
+        rtol=1e-10,
+    )
+
+
+@pytest.mark.parametrize("unit_name", sorted(REFERENCE_UNITS))
+def test_reference_has_the_units_parameters(unit_name):
+    unit = units.get(unit_name)(3, 2, np.random.default_rng(0))
+    shapes = {name: p.get_value().shape for name, p in unit.params.items()}
+    assert shapes == REFERENCE_UNITS[unit_name].shapes(3, 2)
+    assert tuple(unit.states) == REFERENCE_UNITS[unit_name].states
