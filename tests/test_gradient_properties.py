@@ -1,10 +1,13 @@
 """Aesara's symbolic gradients through the scan driver equal hand-written NumPy BPTT.
 
 Every registered unit (plugins included) is checked, parametrized by unit
-name so that ``pytest -k gru`` runs one unit.  A unit with a NumPy reference
-(aerann.reference) is compared with it, truncation on and off; a unit
-without one is compared with central finite differences of the compiled
-loss (untruncated: finite differences measure the true gradient only).
+name so that ``pytest -k gru`` runs one unit: alone with full BPTT, and
+stacked on an Elman (or rated) layer with truncation.  A unit with a NumPy
+reference (aerann.reference) is compared with it; a unit without one is
+compared with central finite differences of the compiled loss along a
+random direction per parameter, untruncated (finite differences measure the
+true gradient only).  A three-layer stack mixing units and activations is
+checked too.
 
 Graphs are compiled once per stack structure (unit kinds, activations,
 truncation), not per example: the LanguageModel is built once with
@@ -25,9 +28,10 @@ from aerann import compile, units
 from aerann.models import LanguageModel
 from aerann.reference.stack import loss_and_gradients
 from aerann.reference.units import UNITS as REFERENCE_UNITS
-from strategies import batches, finite_differences, random_parameters
+from strategies import batches, random_parameters
 
 UNIT_NAMES = units.names()
+UNIT_TRUNCATION = 2  # of a unit stacked on a partner; full BPTT for units without a reference
 MIXED = (("gru", "relu"), ("lstm", "tanh"), ("elman", "sigmoid"))
 MIXED_TRUNCATION = 3  # sequences of up to 3 steps get full BPTT, longer ones are truncated
 PLACEHOLDER_VOCAB, PLACEHOLDER_EMBEDDING, PLACEHOLDER_HIDDEN = 7, 4, 5  # never drawn below
@@ -86,45 +90,45 @@ def draw_parameters(rng, structure, vocab, embed, sizes):
     return random_parameters(rng, shapes)
 
 
-def expected(structure, truncate_gradient, X, Y, mask, params):
-    """The reference's loss and gradients, or finite differences of the compiled loss."""
-    if all(name in REFERENCE_UNITS for name, _ in structure):
-        return loss_and_gradients(X, Y, mask, params, layer_specs(structure, [1] * len(structure)), truncate_gradient)
-    assert truncate_gradient == -1, "finite differences measure untruncated gradients only"
-    loss = evaluate(structure, -1, X, Y, mask, params)[0]
-    return loss, finite_differences(lambda: evaluate(structure, -1, X, Y, mask, params)[0], params)
-
-
-def assert_same(ours, theirs, rtol, atol=0.0):
+def assert_same(ours, theirs, rtol):
     """Equal losses and gradients: relative to each entry, or to the largest entry of the array."""
     (loss, grads), (other_loss, other_grads) = ours, theirs
     assert set(grads) == set(other_grads)
     np.testing.assert_allclose(loss, other_loss, rtol=1e-10)
     for name in other_grads:
         scale = max(np.abs(other_grads[name]).max(), 1e-6)
-        np.testing.assert_allclose(grads[name], other_grads[name], rtol=rtol, atol=rtol * scale + atol, err_msg=name)
+        np.testing.assert_allclose(grads[name], other_grads[name], rtol=rtol, atol=rtol * scale, err_msg=name)
+
+
+def assert_directional_derivatives(structure, X, Y, mask, params, rng, step=1e-5):
+    """Each parameter's gradient, projected on a random direction, equals central differences along it."""
+    _, grads = evaluate(structure, -1, X, Y, mask, params)
+    for name, value in params.items():
+        direction = rng.normal(size=value.shape)
+        plus = evaluate(structure, -1, X, Y, mask, {**params, name: value + step * direction})[0]
+        minus = evaluate(structure, -1, X, Y, mask, {**params, name: value - step * direction})[0]
+        np.testing.assert_allclose(
+            np.sum(grads[name] * direction), (plus - minus) / (2 * step), rtol=1e-5, atol=1e-7, err_msg=name
+        )
 
 
 def structures(unit_name):
-    """(structure, truncate_gradient) pairs checked for one unit: alone with full BPTT, and under a
-    cheap partner, truncated to 2 steps when the unit has a reference (full BPTT otherwise)."""
+    """(structure, truncate_gradient) pairs checked for one unit: alone with full BPTT, and on a
+    cheap partner, truncated when the unit has a reference."""
     partner = "rated" if unit_name == "elman" else "elman"
-    return [
-        (((unit_name, None),), -1),
-        (((unit_name, None), (partner, None)), 2 if unit_name in REFERENCE_UNITS else -1),
-    ]
+    truncate_gradient = UNIT_TRUNCATION if unit_name in REFERENCE_UNITS else -1
+    return [(((unit_name, None),), -1), (((partner, None), (unit_name, None)), truncate_gradient)]
 
 
-def check_against_expected(structure, truncate_gradient, batch, embed, hidden):
+def check_gradients(structure, truncate_gradient, batch, embed, hidden):
     T, B, V, X, Y, mask, rng = batch
     params = draw_parameters(rng, structure, V, embed, hidden[: len(structure)])
-    has_reference = all(name in REFERENCE_UNITS for name, _ in structure)
-    assert_same(
-        evaluate(structure, truncate_gradient, X, Y, mask, params),
-        expected(structure, truncate_gradient, X, Y, mask, params),
-        rtol=1e-6 if has_reference else 1e-5,
-        atol=0.0 if has_reference else 1e-7,
-    )
+    if all(name in REFERENCE_UNITS for name, _ in structure):
+        reference = loss_and_gradients(X, Y, mask, params, layer_specs(structure, hidden), truncate_gradient)
+        assert_same(evaluate(structure, truncate_gradient, X, Y, mask, params), reference, rtol=1e-6)
+    else:
+        assert truncate_gradient == -1, "finite differences measure untruncated gradients only"
+        assert_directional_derivatives(structure, X, Y, mask, params, rng)
 
 
 sizes = st.lists(st.integers(1, PLACEHOLDER_HIDDEN - 1), min_size=3, max_size=3)
@@ -136,12 +140,12 @@ sequence_batches = batches(vocab=(2, PLACEHOLDER_VOCAB - 1))
 @given(batch=sequence_batches, embed=embeddings, hidden=sizes, which=st.integers(0, 1))
 def test_symbolic_gradients_equal_numpy_bptt(unit_name, batch, embed, hidden, which):
     structure, truncate_gradient = structures(unit_name)[which]
-    check_against_expected(structure, truncate_gradient, batch, embed, hidden)
+    check_gradients(structure, truncate_gradient, batch, embed, hidden)
 
 
 @given(batch=sequence_batches, embed=embeddings, hidden=sizes)
 def test_mixed_three_layer_stack_with_activations(batch, embed, hidden):
-    check_against_expected(MIXED, MIXED_TRUNCATION, batch, embed, hidden)
+    check_gradients(MIXED, MIXED_TRUNCATION, batch, embed, hidden)
 
 
 @pytest.mark.parametrize("unit_name", UNIT_NAMES)
