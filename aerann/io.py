@@ -10,12 +10,26 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 METADATA_KEY = "__metadata__"
 FORMAT = "aerann-model"
+
+
+def _file_mode() -> int:
+    """The mode a new file gets from open() under the current umask (mkstemp would give 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def publish(temporary, path) -> None:
+    """Give a finished temporary file ordinary permissions and rename it to ``path`` atomically."""
+    os.chmod(temporary, _file_mode())
+    os.replace(temporary, path)
 
 
 def save_arrays(path, arrays: dict, metadata: dict) -> Path:
@@ -35,7 +49,7 @@ def save_arrays(path, arrays: dict, metadata: dict) -> Path:
             np.savez(stream, **contents)
             stream.flush()
             os.fsync(stream.fileno())
-        os.replace(temporary, path)
+        publish(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
@@ -48,11 +62,14 @@ def load_arrays(path):
     if not path.is_file():
         raise FileNotFoundError(f"no model file at {path}")
     try:
-        with np.load(path, allow_pickle=False) as contents:
+        contents = np.load(path, allow_pickle=False)
+        if not isinstance(contents, np.lib.npyio.NpzFile):
+            raise ValueError(f"{path} is not an aerann model file (a bare array, not an npz archive)")
+        with contents:
             if METADATA_KEY not in contents.files:
                 raise ValueError(f"{path} is not an aerann model file (no metadata)")
             arrays = {name: contents[name] for name in contents.files}
-    except (OSError, zipfile.BadZipFile, EOFError, KeyError) as error:
+    except (OSError, zipfile.BadZipFile, EOFError, KeyError, zlib.error, MemoryError) as error:
         raise ValueError(f"{path} is not a readable model file: {error}") from None
     except ValueError as error:
         if str(path) in str(error):
@@ -66,3 +83,12 @@ def load_arrays(path):
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         raise ValueError(f"{path} is not an aerann model file")
     return arrays, metadata
+
+
+def is_model_file(path) -> bool:
+    """Whether ``path`` is an npz holding aerann metadata (an aerann model or checkpoint), without unpickling."""
+    try:
+        with np.load(path, allow_pickle=False) as contents:
+            return METADATA_KEY in getattr(contents, "files", ())
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError):
+        return False
