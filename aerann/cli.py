@@ -1,9 +1,12 @@
-"""The ``aerann`` command: ``demo``, ``generate`` and ``units``.
+"""The ``aerann`` command: train, evaluate, generate, plot, units, bench and demo.
 
-Exit codes: 0 success, 1 failure (a clear message, no traceback), 2 usage error.
+Exit codes: 0 success, 1 failure (one clear line on standard error, no
+traceback; ``aerann --traceback ...`` shows it), 2 usage error.
 """
 
 import argparse
+import json
+import math
 import sys
 from pathlib import Path
 
@@ -12,6 +15,309 @@ class CommandError(Exception):
     """A failure to report to the user in one line (exit code 1)."""
 
 
+VOCABULARY_FILE = "vocabulary.json"
+
+# Defaults of `aerann train`.  The parser's own defaults are None, so that a
+# resumed run can tell the options given now from the ones it stored.
+TRAIN_DEFAULTS = {
+    "data": None,
+    "format": None,
+    "corpus": None,
+    "sentences": None,
+    "max_words": 100,
+    "vocab": 2000,
+    "unit": "gru",
+    "layers": "1",
+    "hidden": 64,
+    "embed": 32,
+    "truncate": -1,
+    "epochs": 5,
+    "batch_size": 16,
+    "optimizer": "rmsprop",
+    "lr": 0.002,
+    "momentum": 0.9,
+    "reg": 0.0,
+    "clip": None,
+    "backend": "c",
+    "float32": False,
+    "seed": 0,
+    "validation": 0.1,
+    "checkpoint_every": 100,
+    "checkpoint_minutes": 10.0,
+    "keep": 3,
+    "log_every": 10,
+}
+# What a resumed run may change without breaking the exact continuation.
+RESUME_MAY_CHANGE = ("epochs", "checkpoint_every", "checkpoint_minutes", "keep", "log_every", "backend")
+
+
+def _option(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+# -- data --------------------------------------------------------------------------------
+def _data_format(path: Path, given) -> str:
+    if given:
+        return given
+    return "csv" if path.suffix.lower() == ".csv" else "text"
+
+
+def read_sentences(data=None, data_format=None, corpus=None) -> list:
+    """Tokenised sentences from a file (CSV with a ``body`` column, or plain text) or an embedded corpus."""
+    from aerann import corpora, text
+
+    if data is not None:
+        path = Path(data)
+        if path.is_dir():
+            raise CommandError(f"{path} is a folder, not a data file")
+        if not path.exists():
+            raise CommandError(f"no data file at {path}")
+        if _data_format(path, data_format) == "csv":
+            return text.read_comments_csv(path)
+        return text.read_text(path)
+    return corpora.default_corpus(corpus or "pydoc")
+
+
+def _layers(options) -> list:
+    spec = str(options["layers"]).strip()
+    if spec.isdigit():
+        count = int(spec)
+        if count < 1:
+            raise CommandError("--layers must be at least 1")
+        return [(options["unit"], options["hidden"])] * count
+    layers = []
+    for part in spec.split(","):
+        name, _, size = part.strip().partition(":")
+        if not name or not size.strip().isdigit():
+            raise CommandError(f"--layers: expected a count or a list like gru:64,lstm:32, got {spec!r}")
+        layers.append((name.strip(), int(size)))
+    return layers
+
+
+def _configure_numerics(float32: bool, backend: str) -> None:
+    """floatX and the backend, before any model is built."""
+    import aesara
+
+    from aerann import compile
+
+    aesara.config.floatX = "float32" if float32 else "float64"
+    compile.set_backend(backend)
+
+
+# -- train -------------------------------------------------------------------------------
+def _read_run_arguments(out: Path) -> dict:
+    from aerann import run
+
+    path = out / run.RUN_FILE
+    if not path.is_file():
+        raise CommandError(f"there is no run to resume in {out} (no {run.RUN_FILE})")
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        arguments = stored["info"]["arguments"]
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+        raise CommandError(f"{path} was not written by 'aerann train': cannot resume from the command line") from None
+    if not isinstance(arguments, dict):
+        raise CommandError(f"{path} is malformed")
+    return {**TRAIN_DEFAULTS, **arguments}
+
+
+def _train(args) -> None:
+    import numpy as np
+
+    from aerann import run, text
+    from aerann.models import LanguageModel
+
+    out = Path(args.out)
+    given = {k: getattr(args, k) for k in TRAIN_DEFAULTS if getattr(args, k) is not None}
+    if given.get("data") is not None:
+        given["data"] = str(Path(given["data"]).resolve())
+    if args.resume:
+        options = _read_run_arguments(out)
+        for key, value in given.items():
+            if key not in RESUME_MAY_CHANGE and value != options.get(key):
+                raise CommandError(
+                    f"{_option(key)} {value} differs from the run being resumed ({options.get(key)}): "
+                    f"a resumed run keeps its settings (it may change {', '.join(map(_option, RESUME_MAY_CHANGE))})"
+                )
+        options.update((k, v) for k, v in given.items() if k in RESUME_MAY_CHANGE)
+    else:
+        options = {**TRAIN_DEFAULTS, **given}
+        if (out / run.RUN_FILE).exists() or run.checkpoints(out):
+            raise CommandError(f"{out} already holds a run: continue it with --resume, or choose another --out")
+    if options["data"] is not None and options["corpus"] is not None:
+        raise CommandError("give either --data or --corpus, not both")
+    if not 0 <= options["validation"] < 1:
+        raise CommandError(f"--validation must be a fraction in [0, 1), got {options['validation']}")
+    for key in ("max_words", "vocab", "hidden", "embed", "epochs", "batch_size", "keep", "log_every"):
+        if options[key] < 1:
+            raise CommandError(f"{_option(key)} must be positive, got {options[key]}")
+    if options["sentences"] is not None and options["sentences"] < 1:
+        raise CommandError(f"--sentences must be positive, got {options['sentences']}")
+    _configure_numerics(options["float32"], options["backend"])
+
+    # Everything is read and checked before the run folder is touched.
+    sentences = read_sentences(options["data"], options["format"], options["corpus"])
+    source = options["data"] or f"the embedded corpus {options['corpus'] or 'pydoc'!r}"
+    kept = [s for s in sentences if len(s) - 2 <= options["max_words"]]
+    if not kept:
+        longest = max(len(s) - 2 for s in sentences)
+        raise CommandError(
+            f"{source}: every sentence is longer than --max-words {options['max_words']} "
+            f"(the shortest has {min(len(s) - 2 for s in sentences)} words, the longest {longest}); raise --max-words"
+        )
+    if len(kept) < len(sentences):
+        print(f"note: skipped {len(sentences) - len(kept)} of {len(sentences)} sentences longer than "
+              f"--max-words {options['max_words']}", file=sys.stderr)
+    if options["sentences"] is not None:
+        kept = kept[: options["sentences"]]
+    order = np.random.default_rng(options["seed"]).permutation(len(kept))
+    held = int(round(options["validation"] * len(kept)))
+    if options["validation"] > 0:
+        held = max(held, 1)
+        if held >= len(kept):
+            raise CommandError(
+                f"{source} has only {len(kept)} sentence(s): too few to hold out {options['validation']:g} "
+                "for validation (pass --validation 0)"
+            )
+    training = [kept[i] for i in sorted(order[held:])]
+    held_out = [kept[i] for i in sorted(order[:held])]
+    vocab_path = out / VOCABULARY_FILE
+    if args.resume:
+        vocab = text.Vocabulary.load(vocab_path)
+    else:
+        vocab = text.Vocabulary.build(training, options["vocab"])
+        if options["vocab"] > len(vocab):
+            print(f"note: --vocab {options['vocab']} is more than the {vocab.distinct_words} distinct words of "
+                  f"{source}: the vocabulary has {len(vocab)} entries", file=sys.stderr)
+    X, Y = text.training_data(training, vocab)
+    validation = text.training_data(held_out, vocab) if held_out else None
+    model = LanguageModel(
+        len(vocab), options["embed"], layers=_layers(options), truncate_gradient=options["truncate"], seed=options["seed"]
+    )
+    optimizer_options = {"mu": options["momentum"]} if options["optimizer"] == "momentum" else {}
+    print(f"training on {len(X)} sentences ({sum(map(len, X))} tokens)"
+          + (f", validating on {len(validation[0])}" if validation else "")
+          + f"; vocabulary {len(vocab)}, layers {_layers(options)}, {options['optimizer']} lr {options['lr']:g}",
+          flush=True)
+    if args.resume and given.get("epochs") is not None:  # later resumes must know the new length
+        path = out / run.RUN_FILE
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        stored["info"]["arguments"].update((k, options[k]) for k in RESUME_MAY_CHANGE)
+        run.write_json_atomic(path, stored)
+    try:
+        result = run.train(
+            model, X, Y, out,
+            validation=validation,
+            epochs=options["epochs"],
+            batch_size=options["batch_size"],
+            optimizer=options["optimizer"],
+            learning_rate=options["lr"],
+            options=optimizer_options,
+            reg=options["reg"],
+            clip=options["clip"],
+            seed=options["seed"],
+            resume=args.resume,
+            checkpoint_every=options["checkpoint_every"],
+            checkpoint_minutes=options["checkpoint_minutes"],
+            keep=options["keep"],
+            log_every=options["log_every"],
+            progress=args.progress,
+            plot_loss=not args.no_plot,
+            run_info={"command": "aerann train", "arguments": options},
+            files=None if args.resume else {VOCABULARY_FILE: vocab.save},
+        )
+    except run.Interrupted as interrupted:
+        raise CommandError(
+            f"interrupted at step {interrupted.step}; saved {interrupted.checkpoint}. "
+            f"Continue with: aerann train --out {out} --resume"
+        ) from None
+    print(f"trained {result.steps} steps; the model is in {result.model_path} "
+          f"(evaluate it with: aerann evaluate --model {result.model_path} --data FILE)")
+
+
+# -- evaluate, generate, plot ------------------------------------------------------------------
+def _load_language_model(model_arg, vocab_arg):
+    from aerann import io, text
+    from aerann.models import LanguageModel
+
+    model_path = Path(model_arg)
+    if model_path.is_dir():
+        model_path = model_path / "model.npz"
+    if not model_path.is_file():
+        raise CommandError(f"no model file at {model_path}")
+    arrays, metadata = io.load_arrays(model_path)
+    if metadata.get("kind") == "aerann-checkpoint":
+        from aerann import run
+
+        model = run.model_from_checkpoint(model_path)
+    else:
+        model = LanguageModel.load(model_path)
+    vocab_path = Path(vocab_arg) if vocab_arg else model_path.parent / VOCABULARY_FILE
+    if not vocab_path.is_file() and model_path.parent.name == "checkpoints":
+        vocab_path = model_path.parent.parent / VOCABULARY_FILE
+    if not vocab_path.is_file():
+        raise CommandError(f"no vocabulary file at {vocab_path} (pass --vocab)")
+    vocab = text.Vocabulary.load(vocab_path)
+    if not isinstance(model, LanguageModel):
+        raise CommandError(f"{model_path} holds a {type(model).__name__}, not a language model")
+    if len(vocab) != model.vocab_size:
+        raise CommandError(f"{model_path} has a vocabulary of {model.vocab_size} words but {vocab_path} has {len(vocab)}")
+    return model, vocab
+
+
+def _evaluate(args) -> None:
+    from aerann import text
+
+    model, vocab = _load_language_model(args.model, args.vocab)
+    sentences = read_sentences(args.data, args.format, args.corpus)
+    X, Y = text.training_data(sentences, vocab)
+    loss = model.loss(X, Y)
+    tokens = sum(len(y) for y in Y)
+    unknown = sum(int((y == vocab.unknown_index).sum()) for y in Y)
+    print(f"{len(X)} sentences, {tokens} tokens ({unknown} unknown): "
+          f"loss {loss:.4f} nats per token, perplexity {math.exp(min(loss, 700)):.2f}")
+
+
+class _Sampler:
+    """What generate_sentence needs (word_dim, forward_propagation) from a LanguageModel."""
+
+    def __init__(self, model):
+        self.model, self.word_dim = model, model.vocab_size
+
+    def forward_propagation(self, tokens):
+        return self.model.predict_proba([list(tokens)])[0]
+
+
+def _generate(args) -> None:
+    from aerann import demo, io
+    from aerann.generate import generate_sentence
+
+    if args.count < 1:
+        raise CommandError("--count must be positive")
+    model_path = Path(args.model)
+    if model_path.is_dir() or io.is_model_file(model_path):
+        import numpy as np
+
+        model, vocab = _load_language_model(model_path, args.vocab)
+        rng = np.random.default_rng(args.seed)
+        for _ in range(args.count):
+            print(" ".join(generate_sentence(_Sampler(model), vocab, min_length=args.min_length, rng=rng)))
+        return
+    vocab_path = Path(args.vocab) if args.vocab else model_path.with_name(demo.VOCABULARY_FILE)
+    for words in demo.generate_from_files(model_path, vocab_path, args.count, args.min_length, args.seed):
+        print(" ".join(words))
+
+
+def _plot(args) -> None:
+    from aerann import run
+
+    folder = Path(args.run)
+    if not folder.is_dir():
+        raise CommandError(f"no run folder at {folder}")
+    print(run.plot(folder, args.output))
+
+
+# -- demo, units, bench --------------------------------------------------------------------
 def _demo(args) -> None:
     from aerann import demo
 
@@ -29,15 +335,6 @@ def _demo(args) -> None:
     )
 
 
-def _generate(args) -> None:
-    from aerann import demo
-
-    model_path = Path(args.model)
-    vocab_path = Path(args.vocab) if args.vocab else model_path.with_name(demo.VOCABULARY_FILE)
-    for words in demo.generate_from_files(model_path, vocab_path, args.count, args.min_length, args.seed):
-        print(" ".join(words))
-
-
 def _units(args) -> None:
     from aerann import units
 
@@ -49,21 +346,143 @@ def _units(args) -> None:
         print(f"warning: {message}", file=sys.stderr)
 
 
+def _bench(args) -> int:
+    try:
+        from aerann import bench
+    except ModuleNotFoundError as error:
+        if error.name != "aerann.bench":
+            raise
+        raise CommandError("the benchmark is not available in this installation (no aerann.bench module)") from None
+    return bench.main(args.bench_args)
+
+
+# -- the parser ----------------------------------------------------------------------------
+def _subcommand(commands, name, help, description, example, handler):
+    parser = commands.add_parser(
+        name, help=help, description=description, epilog=f"example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(handler=handler)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aerann",
         description="Recurrent neural networks on Aesara.",
+        epilog="example:\n  aerann train --data comments.csv --out runs/lm\n\n"
+        "'aerann COMMAND --help' describes each command.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--traceback", action="store_true", help="show the full traceback when a command fails")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser(
-        "demo",
-        help="train the tutorial's RNN language model on the embedded corpus and generate text",
-        description=(
-            "Train the WildML tutorial's RNNTheano language model on a corpus that ships with "
-            "Python (the standard library's help texts), print what the tutorial prints, save "
-            "the model and generate sentences. Example: aerann demo --out runs/demo"
-        ),
+    train = _subcommand(
+        commands, "train", "train a language model on your text, with checkpoints you can resume",
+        "Train a language model (an embedding, a stack of recurrent units, a softmax over the vocabulary) "
+        "on a CSV file with a 'body' column, a plain text file or an embedded corpus. The run folder --out "
+        "gets the metrics log (metrics.jsonl), checkpoints, the model (model.npz), its vocabulary and the "
+        "loss plot (loss.png). Ctrl-C saves a checkpoint; --resume continues exactly where the run stopped.",
+        "aerann train --data comments.csv --unit lstm --layers 2 --hidden 64 --epochs 10 --out runs/lm\n"
+        "  aerann train --out runs/lm --resume",
+        _train,
+    )
+    data = train.add_argument_group("data")
+    data.add_argument("--data", help="training text: a CSV file with a 'body' column or a plain UTF-8 text file")
+    data.add_argument("--format", choices=("csv", "text"), help="the --data format (default: csv for *.csv, else text)")
+    data.add_argument("--corpus", help="an embedded corpus instead of --data: pydoc (default) or agreement")
+    data.add_argument("--sentences", type=int, help="use at most this many sentences")
+    data.add_argument("--max-words", type=int, help="skip sentences longer than this (default 100)")
+    data.add_argument("--vocab", type=int, help="vocabulary size, UNKNOWN_TOKEN included (default 2000)")
+    data.add_argument("--validation", type=float, help="fraction of sentences held out for validation (default 0.1)")
+    model = train.add_argument_group("model")
+    model.add_argument("--unit", help="recurrent unit of every layer (default gru; 'aerann units' lists them)")
+    model.add_argument("--layers", help="number of layers (default 1), or a list of unit:size like gru:64,lstm:32")
+    model.add_argument("--hidden", type=int, help="units per layer (default 64)")
+    model.add_argument("--embed", type=int, help="word embedding size (default 32)")
+    model.add_argument("--truncate", type=int, help="backpropagate through the last N steps only (default -1: all)")
+    fitting = train.add_argument_group("training")
+    fitting.add_argument("--epochs", type=int, help="passes over the training sentences (default 5)")
+    fitting.add_argument("--batch-size", type=int, help="sentences per minibatch (default 16)")
+    fitting.add_argument("--optimizer", choices=("sgd", "momentum", "adagrad", "rmsprop"), help="default rmsprop")
+    fitting.add_argument("--lr", type=float, help="learning rate (default 0.002)")
+    fitting.add_argument("--momentum", type=float, help="momentum of --optimizer momentum (default 0.9)")
+    fitting.add_argument("--reg", type=float, help="L2 weight decay (default 0)")
+    fitting.add_argument("--clip", type=float, help="clip the gradient's global norm to this (default: no clipping)")
+    fitting.add_argument("--seed", type=int, help="random seed of the initial weights, split and order (default 0)")
+    fitting.add_argument("--backend", choices=("c", "jax"), help="Aesara's C backend (default) or JAX (GPU)")
+    fitting.add_argument("--float32", action="store_const", const=True, help="compute in float32 (default float64)")
+    run_group = train.add_argument_group("run folder")
+    run_group.add_argument("--out", default="runs/train", help="run folder (default runs/train)")
+    run_group.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    run_group.add_argument("--checkpoint-every", type=int, help="checkpoint every N steps (default 100; 0: off)")
+    run_group.add_argument("--checkpoint-minutes", type=float, help="and every M minutes (default 10; 0: off)")
+    run_group.add_argument("--keep", type=int, help="keep the last K checkpoints (default 3)")
+    run_group.add_argument("--log-every", type=int, help="log the training loss every N steps (default 10)")
+    run_group.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                           help="show progress bars (default: when standard error is a terminal)")
+    run_group.add_argument("--no-plot", action="store_true", help="do not draw loss.png at the end")
+
+    evaluate = _subcommand(
+        commands, "evaluate", "loss and perplexity of a trained language model on held-out text",
+        "Compute the cross-entropy per token (nats) and the perplexity of a model saved by 'aerann train' "
+        "on a text or CSV file, with the vocabulary saved beside the model. --model may be the run folder.",
+        "aerann evaluate --model runs/lm --data held-out.txt",
+        _evaluate,
+    )
+    evaluate.add_argument("--model", required=True, help="model.npz (or a checkpoint, or the run folder)")
+    evaluate.add_argument("--vocab", help="vocabulary JSON (default: vocabulary.json beside the model)")
+    evaluate.add_argument("--data", help="held-out text: CSV with a 'body' column or plain text")
+    evaluate.add_argument("--format", choices=("csv", "text"), help="the --data format (default: by extension)")
+    evaluate.add_argument("--corpus", help="an embedded corpus instead of --data")
+
+    generate = _subcommand(
+        commands, "generate", "generate sentences from a trained model",
+        "Sample sentences from a model saved by 'aerann train' (model.npz, or the run folder) or by "
+        "'aerann demo' (the tutorial's npz format), with the vocabulary saved beside it.",
+        "aerann generate --model runs/demo/rnn-theano.npz --count 5",
+        _generate,
+    )
+    generate.add_argument("--model", required=True, help="model file or run folder")
+    generate.add_argument("--vocab", help="vocabulary JSON (default: vocabulary.json beside the model)")
+    generate.add_argument("--count", type=int, default=10, help="sentences to generate (default 10)")
+    generate.add_argument("--min-length", type=int, default=7, help="fewest words per sentence (default 7)")
+    generate.add_argument("--seed", type=int, default=None, help="random seed")
+
+    plot = _subcommand(
+        commands, "plot", "draw a run's training and validation loss to a PNG",
+        "Read the metrics log of a run folder (also while it is still training) and draw the training "
+        "and validation loss to RUN/loss.png or --output.",
+        "aerann plot runs/lm",
+        _plot,
+    )
+    plot.add_argument("run", help="the run folder (the --out of 'aerann train')")
+    plot.add_argument("--output", help="PNG file to write (default RUN/loss.png)")
+
+    units_parser = _subcommand(
+        commands, "units", "list the registered recurrent units and where each comes from",
+        "List every registered recurrent unit, built-in or from a plugin, and warn about plugins that "
+        "failed to load.",
+        "aerann units",
+        _units,
+    )
+    del units_parser
+
+    bench = _subcommand(
+        commands, "bench", "time the CPU benchmark (aerann against the tutorials' code)",
+        "Run the CPU benchmark (benchmarks/cpu.py) and print its table; arguments after 'bench' are "
+        "passed to it ('aerann bench -- --help' shows them).",
+        "aerann bench --quick",
+        _bench,
+    )
+    del bench  # its arguments are the benchmark's own: see parse_arguments
+
+    demo = _subcommand(
+        commands, "demo", "train the tutorial's RNN language model on the embedded corpus and generate text",
+        "Train the WildML tutorial's RNNTheano language model on a corpus that ships with Python (the "
+        "standard library's help texts), print what the tutorial prints, save the model and generate sentences.",
+        "aerann demo --out runs/demo",
+        _demo,
     )
     demo.add_argument("--out", default="runs/demo", help="folder for the model and vocabulary (default runs/demo)")
     demo.add_argument("--corpus", default="pydoc", help="embedded corpus name (default pydoc)")
@@ -78,43 +497,62 @@ def build_parser() -> argparse.ArgumentParser:
         help="BPTT truncation (default 1000, i.e. full BPTT; the tutorial's 4 makes RNNTheano learn from sentence ends only)",
     )
     demo.add_argument("--seed", type=int, default=10, help="random seed (default 10, the tutorial's)")
-    demo.set_defaults(handler=_demo)
-
-    generate = commands.add_parser(
-        "generate",
-        help="generate sentences from a saved tutorial model",
-        description=(
-            "Sample sentences from a model saved by 'aerann demo' (the tutorial's npz format) "
-            "with the vocabulary saved beside it. Example: aerann generate --model runs/demo/rnn-theano.npz"
-        ),
-    )
-    generate.add_argument("--model", required=True, help="parameter file (npz with U, V, W)")
-    generate.add_argument("--vocab", help="vocabulary JSON (default: vocabulary.json beside the model)")
-    generate.add_argument("--count", type=int, default=10, help="sentences to generate (default 10)")
-    generate.add_argument("--min-length", type=int, default=7, help="fewest words per sentence (default 7)")
-    generate.add_argument("--seed", type=int, default=None, help="random seed")
-    generate.set_defaults(handler=_generate)
-
-    units_parser = commands.add_parser(
-        "units",
-        help="list the registered recurrent units and where each comes from",
-        description="List every registered recurrent unit, built-in or plugin. Example: aerann units",
-    )
-    units_parser.set_defaults(handler=_units)
     return parser
 
 
+def _describe(error: BaseException) -> str:
+    """One line for an error."""
+    if isinstance(error, OSError) and error.strerror and error.filename:
+        return f"{error.filename}: {error.strerror}"
+    if isinstance(error, MemoryError):
+        return "out of memory"
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def parse_arguments(argv=None):
+    """The parsed command line; arguments after 'bench' are left for the benchmark's own parser."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "bench":
+        args.bench_args = extra[1:] if extra[:1] == ["--"] else extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
     try:
-        args.handler(args)
-    except (CommandError, ValueError, TypeError, OSError) as error:
-        print(f"aerann {args.command}: error: {error}", file=sys.stderr)
+        args = parse_arguments(argv)
+    except SystemExit as exit_:  # usage errors (2) and --help (0)
+        return exit_.code if isinstance(exit_.code, int) else 2
+    from aerann import run
+
+    try:
+        code = args.handler(args)
+    except (CommandError, ValueError, TypeError, OSError, run.TrainingError, FloatingPointError, MemoryError) as error:
+        if args.traceback:
+            raise
+        print(f"aerann {args.command}: error: {_describe(error)}", file=sys.stderr)
+        return 1
+    except ImportError as error:
+        if args.traceback:
+            raise
+        print(f"aerann {args.command}: error: missing module {error.name or ''}: {_describe(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"aerann {args.command}: interrupted", file=sys.stderr)
         return 1
-    return 0
+    except Exception as error:  # a bug: still one line, unless asked for the traceback
+        if args.traceback:
+            raise
+        print(
+            f"aerann {args.command}: internal error ({type(error).__name__}): {_describe(error)} "
+            "(run 'aerann --traceback ...' for details)",
+            file=sys.stderr,
+        )
+        return 1
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

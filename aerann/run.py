@@ -200,20 +200,23 @@ class OptimizerState:
     """Read and write the shared variables an optimizer keeps (velocities, caches).
 
     Uses the model's ``optimizer_state(key)`` / ``set_optimizer_state(key, values)``
-    when it has them; otherwise finds the variables among the compiled step's
-    updates (every updated shared variable that is not a parameter).
+    when it has them, else its ``optimizer_states[key]`` (the shared variables
+    optim.build made); failing both, the compiled step's updated shared
+    variables that are not parameters.
     """
 
     def __init__(self, model, key, function):
         self.model, self.key = model, key
         self.native = hasattr(model, "optimizer_state") and hasattr(model, "set_optimizer_state")
         if not self.native:
-            params = {id(p) for p in model.params.values()}
-            found = [
-                i.variable
-                for i in function.maker.inputs
-                if getattr(i, "update", None) is not None and id(i.variable) not in params
-            ]
+            found = getattr(model, "optimizer_states", {}).get(key)
+            if found is None:  # an older model class: the updated shared variables that are not parameters
+                params = {id(p) for p in model.params.values()}
+                found = [
+                    i.variable
+                    for i in function.maker.inputs
+                    if getattr(i, "update", None) is not None and id(i.variable) not in params
+                ]
             self.variables = {}
             for index, variable in enumerate(found):
                 name = variable.name or f"state{index}"
@@ -334,6 +337,14 @@ def _digest(X, Y) -> str:
     return h.hexdigest()[:16]
 
 
+def _train_function(model, key):
+    """The model's compiled training step for ``key`` = (optimizer, options, reg, clip)."""
+    optimizer, options, reg, clip = key
+    if hasattr(model, "train_step"):
+        return model.train_step(optimizer, reg, clip, **dict(options))
+    return model._function(key)
+
+
 def _finite(snapshot) -> bool:
     params, state = snapshot
     return all(np.all(np.isfinite(a)) for a in (*params.values(), *state.values()))
@@ -360,6 +371,7 @@ class _Run:
         self.interrupt_requested = False
         self.last_checkpoint = None
         self.bar = None
+        self.batch = getattr(model, "batch", None) or model._batch
 
     # messages go above the progress bar
     def say(self, message: str) -> None:
@@ -448,7 +460,7 @@ class _Run:
         self.say("interrupted: saving a checkpoint after this step (Ctrl-C again to stop at once)")
 
     def run(self, key, resume_from=None):
-        self.train_fn = self.model._function(key)
+        self.train_fn = _train_function(self.model, key)
         self.state = OptimizerState(self.model, key, self.train_fn)
         if resume_from is not None:
             self.load(resume_from)
@@ -482,7 +494,7 @@ class _Run:
                     while self.position < len(batches):
                         if self.interrupt_requested:
                             raise Interrupted(self.save_checkpoint(), self.step)
-                        Xb, Yb, mask = self.model._batch(X, Y, batches[self.position])
+                        Xb, Yb, mask = self.batch(X, Y, batches[self.position])
                         start = time.perf_counter()
                         loss = float(self.train_fn(Xb, Yb, mask, self.lr))
                         elapsed = time.perf_counter() - start
@@ -666,7 +678,7 @@ def train(
                checkpoint_minutes, keep, log_every, progress, verbose, max_failures, callback)
     key = (optimizer, tuple(sorted(options.items())), reg, clip)
     start = time.perf_counter()
-    model._function(key)  # compile before anything is written: a failure leaves no files behind
+    _train_function(model, key)  # compile before anything is written: a failure leaves no files behind
     if validation is not None:
         model._function("loss")
     compile_seconds = time.perf_counter() - start

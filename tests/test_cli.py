@@ -1,9 +1,19 @@
-"""The aerann command: the main job trains, saves and generates; errors are one line."""
+"""The aerann command: every subcommand works, explains itself, and fails in one line with the right exit code."""
 
 import subprocess
 import sys
+import types
 
-from aerann.cli import main
+import numpy as np
+import pytest
+
+import aerann
+from aerann import io, run
+from aerann.cli import build_parser, main
+
+TINY = ["--corpus", "agreement", "--sentences", "40", "--vocab", "20", "--unit", "elman", "--hidden", "8",
+        "--embed", "4", "--batch-size", "4", "--lr", "0.01", "--validation", "0", "--log-every", "2",
+        "--no-progress"]
 
 
 def test_demo_then_generate(tmp_path, capsys):
@@ -25,12 +35,96 @@ def test_demo_then_generate(tmp_path, capsys):
     assert all(len(s.split()) >= 2 and "UNKNOWN_TOKEN" not in s for s in sentences)
 
 
+def test_train_then_resume_longer_equals_one_long_run_then_evaluate_generate_plot(tmp_path, capsys):
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    assert main(["train", *TINY, "--epochs", "2", "--out", str(whole)]) == 0
+    printed = capsys.readouterr().out
+    assert "training on 40 sentences" in printed and "compiled the training step in" in printed
+    assert "epoch 2/2: training loss" in printed
+    for name in ("run.json", "metrics.jsonl", "model.npz", "vocabulary.json", "loss.png"):
+        assert (whole / name).is_file(), name
+    assert len(run.checkpoints(whole)) >= 1
+
+    assert main(["train", *TINY, "--epochs", "1", "--out", str(split)]) == 0
+    assert main(["train", "--out", str(split), "--resume", "--epochs", "2", "--no-progress"]) == 0
+    assert "resuming from" in capsys.readouterr().out
+    a, _ = io.load_arrays(whole / "model.npz")
+    b, _ = io.load_arrays(split / "model.npz")
+    assert a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+    assert main(["evaluate", "--model", str(whole), "--corpus", "agreement"]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.startswith("2000 sentences") and "nats per token, perplexity" in line
+
+    assert main(["generate", "--model", str(whole / "model.npz"), "--count", "2", "--min-length", "1", "--seed", "3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and all(line.split() for line in lines)
+
+    assert main(["plot", str(whole), "--output", str(tmp_path / "curve.png")]) == 0
+    assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_resumed_run_keeps_its_settings_and_a_run_folder_is_not_reused(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    run.write_json_atomic(out / run.RUN_FILE, {"info": {"arguments": {"hidden": 8}}})
+    assert main(["train", "--out", str(out), "--resume", "--hidden", "9"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("aerann train: error: --hidden 9 differs from the run being resumed (8)")
+    assert err.count("\n") == 1
+    assert main(["train", "--out", str(out), "--corpus", "agreement"]) == 1
+    assert "already holds a run: continue it with --resume" in capsys.readouterr().err
+    assert main(["train", "--out", str(tmp_path / "none"), "--resume"]) == 1
+    assert "there is no run to resume" in capsys.readouterr().err
+
+
+def test_ctrl_c_during_train_is_one_line_naming_the_checkpoint(tmp_path, capsys, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise run.Interrupted(tmp_path / "checkpoints" / "checkpoint-00000007.npz", 7)
+
+    monkeypatch.setattr(run, "train", interrupted)
+    assert main(["train", *TINY, "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("aerann train: error: interrupted at step 7; saved ") and err.count("\n") == 1
+    assert f"Continue with: aerann train --out {tmp_path} --resume" in err
+
+
+def test_bench_runs_the_benchmark_main_or_says_it_is_missing(monkeypatch, capsys):
+    seen = []
+    fake = types.ModuleType("aerann.bench")
+    fake.main = lambda argv=None: seen.append(argv) or 0
+    monkeypatch.setitem(sys.modules, "aerann.bench", fake)
+    monkeypatch.setattr(aerann, "bench", fake, raising=False)
+    assert main(["bench", "--quick"]) == 0 and seen == [["--quick"]]
+    monkeypatch.setitem(sys.modules, "aerann.bench", None)
+    monkeypatch.delattr(aerann, "bench")
+    assert main(["bench"]) == 1
+    assert "the benchmark is not available" in capsys.readouterr().err
+
+
+def test_every_subcommand_has_a_description_and_an_example(capsys):
+    commands = build_parser()._subparsers._group_actions[0].choices
+    assert {"train", "evaluate", "generate", "plot", "units", "bench", "demo"} <= set(commands)
+    for name in commands:
+        assert main([name, "--help"]) == 0
+        text = capsys.readouterr().out
+        assert f"usage: aerann {name}" in text and "example:\n  aerann " + name in text, name
+
+
 def test_errors_are_one_line_with_exit_code_1(tmp_path, capsys):
     assert main(["generate", "--model", str(tmp_path / "missing.npz")]) == 1
     error = capsys.readouterr().err
     assert error.startswith("aerann generate: error: no model file") and error.count("\n") == 1
 
 
-def test_usage_errors_exit_with_2():
+@pytest.mark.parametrize("argv", [["demo", "--epochs", "many"], ["train", "--optimizer", "adam"], ["nope"], []])
+def test_usage_errors_exit_with_2(argv, capsys):
+    assert main(argv) == 2
+    assert "usage: aerann" in capsys.readouterr().err
+
+
+def test_the_installed_command_exits_with_2_on_usage_errors():
     result = subprocess.run([sys.executable, "-m", "aerann.cli", "demo", "--epochs", "many"], capture_output=True, text=True)
     assert result.returncode == 2 and "invalid int value" in result.stderr
