@@ -124,7 +124,7 @@ def _read_run_arguments(out: Path) -> dict:
 def _train(args) -> None:
     import numpy as np
 
-    from aerann import run, text
+    from aerann import run, text, units
     from aerann.models import LanguageModel
 
     out = Path(args.out)
@@ -153,6 +153,9 @@ def _train(args) -> None:
             raise CommandError(f"{_option(key)} must be positive, got {options[key]}")
     if options["sentences"] is not None and options["sentences"] < 1:
         raise CommandError(f"--sentences must be positive, got {options['sentences']}")
+    layers = _layers(options)
+    for name, _ in layers:  # an unknown unit is named before the data is read
+        units.get(name)
     _configure_numerics(options["float32"], options["backend"])
 
     # Everything is read and checked before the run folder is touched.
@@ -192,12 +195,12 @@ def _train(args) -> None:
     X, Y = text.training_data(training, vocab)
     validation = text.training_data(held_out, vocab) if held_out else None
     model = LanguageModel(
-        len(vocab), options["embed"], layers=_layers(options), truncate_gradient=options["truncate"], seed=options["seed"]
+        len(vocab), options["embed"], layers=layers, truncate_gradient=options["truncate"], seed=options["seed"]
     )
     optimizer_options = {"mu": options["momentum"]} if options["optimizer"] == "momentum" else {}
     print(f"training on {len(X)} sentences ({sum(map(len, X))} tokens)"
           + (f", validating on {len(validation[0])}" if validation else "")
-          + f"; vocabulary {len(vocab)}, layers {_layers(options)}, {options['optimizer']} lr {options['lr']:g}",
+          + f"; vocabulary {len(vocab)}, layers {layers}, {options['optimizer']} lr {options['lr']:g}",
           flush=True)
     if args.resume and given.get("epochs") is not None:  # later resumes must know the new length
         path = out / run.RUN_FILE
