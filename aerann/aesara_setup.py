@@ -3,12 +3,25 @@
 Aesara's default BLAS detection imports ``numpy.distutils``, which breaks as
 soon as setuptools >= 74 is installed (PyTorch requires it), and then
 ``import aesara`` itself fails.  aerann therefore sets ``blas__ldflags``
-explicitly unless the user chose a value.  On numpy >= 2 (the lent GPU
-machines) it also restores ``numpy.obj2sctype``, which Aesara 2.9 still calls.
+explicitly unless the user chose a value: it links the OpenBLAS that SciPy's
+wheel bundles (``scipy.libs/libopenblas*.so``, standard 32-bit-integer BLAS
+symbols), so Aesara's compiled GEMM, GEMV and GER call a real BLAS instead
+of its slower NumPy C-API fallback.  Without that library the flag is left
+empty and the fallback is used.
+
+That OpenBLAS runs single-threaded unless ``AERANN_BLAS_THREADS`` says
+otherwise: a recurrent step is a chain of small products, and on a busy
+machine waking BLAS threads for each of them cost 4x on the tutorial step
+(docs/benchmarks.md has the figures).  NumPy's own BLAS is not affected.  On numpy >= 2 (the lent GPU machines) it
+also restores ``numpy.obj2sctype``, which Aesara 2.9 still calls.
 """
 
+import ctypes
+import importlib.util
+import logging
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -29,10 +42,55 @@ def _restore_numpy1_names() -> None:
     np.obj2sctype = obj2sctype
 
 
+def scipy_openblas() -> Path | None:
+    """The OpenBLAS shared library bundled in SciPy's wheel, if there is one."""
+    spec = importlib.util.find_spec("scipy")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    libs = Path(list(spec.submodule_search_locations)[0]).parent / "scipy.libs"
+    found = sorted(libs.glob("libopenblas*.so*")) if libs.is_dir() else []
+    return found[0] if found else None
+
+
+def blas_ldflags(library: Path | None) -> str:
+    """Linker flags for ``library``, or "" (Aesara's NumPy-based fallback).
+
+    The file name is linked as is (``-l:name``: wheels' libraries have no
+    ``libopenblas.so`` alias) and found again at run time through an rpath.
+    Aesara splits its flags on commas, so ``-Wl,`` cannot be used.
+    """
+    if library is None:
+        return ""
+    folder = library.parent
+    return f"-L{folder} -l:{library.name} -Xlinker -rpath={folder}"
+
+
 def configure() -> None:
     """Prepare the environment so that ``import aesara`` works anywhere."""
     _restore_numpy1_names()
     if "aesara" in sys.modules or _user_set("blas__ldflags"):
         return
     flags = os.environ.get("AESARA_FLAGS", "")
-    os.environ["AESARA_FLAGS"] = ",".join(f for f in (flags, "blas__ldflags=") if f)
+    ldflags = blas_ldflags(scipy_openblas())
+    os.environ["AESARA_FLAGS"] = ",".join(f for f in (flags, f"blas__ldflags={ldflags}") if f)
+    if ldflags:
+        logging.getLogger("aesara.tensor.blas").addFilter(_silence_library_name_warning)
+        set_blas_threads(scipy_openblas(), os.environ.get("AERANN_BLAS_THREADS", "1"))
+
+
+def set_blas_threads(library: Path, count) -> int:
+    """Make the OpenBLAS at ``library`` use ``count`` threads; returns the count it reports."""
+    try:
+        count = int(count)
+    except ValueError:
+        raise ValueError(f"AERANN_BLAS_THREADS must be a positive integer, got {count!r}") from None
+    if count < 1:
+        raise ValueError(f"AERANN_BLAS_THREADS must be a positive integer, got {count}")
+    openblas = ctypes.CDLL(str(library))
+    openblas.openblas_set_num_threads(count)
+    return openblas.openblas_get_num_threads()
+
+
+def _silence_library_name_warning(record: logging.LogRecord) -> bool:
+    """Drop Aesara's false alarm about ``-l:file`` (it looks for a library named ":file")."""
+    return not record.getMessage().startswith("We did not find a dynamic library")

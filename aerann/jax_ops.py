@@ -18,7 +18,8 @@ shape.  A size that depends on input *values* gets a clear error.
 Also here: ``SpecifyShape`` accepting unspecified (None) sizes, which every
 scan gradient contains (Aesara's conversion fails on them); ``Argmax``, which
 Aesara does not convert at all; assertions (``CheckAndRaise``) checked at
-trace time when their condition is concrete, instead of dropped.
+trace time when their condition is concrete, instead of dropped; and
+aerann's own fused softmax cross-entropy Ops (aerann.crossentropy).
 """
 
 import numpy as np
@@ -288,6 +289,30 @@ def jax_funcify_argmax(op, node=None, **kwargs):
     return argmax
 
 
+def jax_funcify_softmax_cross_entropy(op, node=None, **kwargs):
+    """aerann's fused ``SoftmaxCrossEntropy``: per-row losses and the probabilities."""
+    import jax
+    import jax.numpy as jnp
+
+    def softmax_cross_entropy(logits, targets):
+        log_probabilities = jax.nn.log_softmax(logits, axis=1)
+        picked = jnp.take_along_axis(log_probabilities, targets[:, None].astype("int32"), axis=1)[:, 0]
+        return -picked, jnp.exp(log_probabilities)
+
+    return softmax_cross_entropy
+
+
+def jax_funcify_softmax_cross_entropy_grad(op, node=None, **kwargs):
+    """``SoftmaxCrossEntropyGrad``: g * (probabilities - one_hot(targets))."""
+    import jax.numpy as jnp
+
+    def softmax_cross_entropy_grad(g_losses, probabilities, targets):
+        rows = jnp.arange(probabilities.shape[0])
+        return (probabilities * g_losses[:, None]).at[rows, targets].add(-g_losses)
+
+    return softmax_cross_entropy_grad
+
+
 def jax_funcify_check_and_raise(op, node=None, **kwargs):
     """Assertions checked while JAX traces, when their conditions are concrete.
 
@@ -322,6 +347,8 @@ def register() -> None:
         Subtensor,
     )
 
+    from aerann.crossentropy import SoftmaxCrossEntropy, SoftmaxCrossEntropyGrad
+
     jax_funcify.register(FunctionGraph)(jax_funcify_function_graph)
     for op_type in (Subtensor, AdvancedSubtensor1):
         jax_funcify.register(op_type)(jax_funcify_subtensor)
@@ -333,6 +360,8 @@ def register() -> None:
     jax_funcify.register(AllocEmpty)(jax_funcify_alloc_empty)
     jax_funcify.register(SpecifyShape)(jax_funcify_specify_shape)
     jax_funcify.register(Argmax)(jax_funcify_argmax)
+    jax_funcify.register(SoftmaxCrossEntropy)(jax_funcify_softmax_cross_entropy)
+    jax_funcify.register(SoftmaxCrossEntropyGrad)(jax_funcify_softmax_cross_entropy_grad)
     for op_type in (CheckAndRaise, Assert):
         jax_funcify.register(op_type)(jax_funcify_check_and_raise)
     _state["registered"] = True

@@ -19,6 +19,7 @@ from aesara.tensor.special import log_softmax
 
 import aerann
 from aerann import batching, compile, graph, io, optim, units
+from aerann.crossentropy import cross_entropy
 from aerann.validation import as_index_sequence, check_dataset, finite_float, positive_int
 
 DEFAULT_BUCKETS = (8, 16, 32, 64, 128, 256)
@@ -74,6 +75,7 @@ class RecurrentModel:
         self._param("output.W", rng.uniform(-limit, limit, (n, self.n_classes)))
         self._param("output.b", np.zeros(self.n_classes))
         self._functions = {}
+        self.optimizer_states = {}
 
     # -- pieces each model defines ------------------------------------------------
     def _add_input_params(self, rng):
@@ -107,17 +109,31 @@ class RecurrentModel:
             self.units, self._layer_input(X), mask, truncate_gradient=self.truncate_gradient, grad_clip=self.grad_clip
         )
 
+    def output_layer(self, rows):
+        """Class scores of ``rows`` (N, n_top) of top-layer states: (N, n_classes).
+
+        The bias rides in the matrix product (a column of ones times a row b),
+        so its gradient comes out of the same GEMM instead of a separate
+        (N, n_classes) column sum.
+        """
+        ones = at.ones((rows.shape[0], 1), dtype=rows.dtype)
+        weights = at.concatenate([self.params["output.W"], self.params["output.b"].dimshuffle("x", 0)], axis=0)
+        return at.concatenate([rows, ones], axis=1).dot(weights)
+
+    def symbolic_logits(self, X, mask):
+        """Class scores of every step, flattened time-major: (T * B, n_classes)."""
+        top = self.symbolic_top(X, mask)
+        T, B, n_top = top.shape
+        return self.output_layer(top.reshape((T * B, n_top)))
+
     def symbolic_log_probabilities(self, X, mask):
         """Log-probabilities of the classes at every step: (T, B, n_classes)."""
-        top = self.symbolic_top(X, mask)
-        return log_softmax(top.dot(self.params["output.W"]) + self.params["output.b"], axis=-1)
+        logits = self.symbolic_logits(X, mask)
+        return log_softmax(logits, axis=-1).reshape((X.shape[0], X.shape[1], self.n_classes))
 
     def symbolic_loss(self, X, Y, mask):
         """Summed cross-entropy of the real (mask = 1) steps."""
-        logp = self.symbolic_log_probabilities(X, mask)
-        T, B = Y.shape
-        picked = logp.reshape((T * B, logp.shape[-1]))[at.arange(T * B), Y.flatten()].reshape((T, B))
-        return -at.sum(picked * mask)
+        return at.sum(cross_entropy(self.symbolic_logits(X, mask), Y.flatten()) * mask.flatten())
 
     def _mask(self):
         return at.matrix("mask", dtype=aesara.config.floatX)
@@ -140,10 +156,30 @@ class RecurrentModel:
             if clip:
                 grads = optim.clip_by_norm(grads, clip)
             learning_rate = at.scalar("learning_rate", dtype=aesara.config.floatX)
-            updates, _ = optim.build(optimizer, params, grads, learning_rate, **dict(options))
+            updates, state = optim.build(optimizer, params, grads, learning_rate, **dict(options))
+            self.optimizer_states[key] = state
             fn = compile.function([X, Y, mask, learning_rate], loss, updates=updates, allow_input_downcast=True)
         self._functions[key] = fn
         return fn
+
+    def train_step(self, optimizer="sgd", reg=0.0, clip=None, **options):
+        """The compiled step ``f(X, Y, mask, learning_rate) -> loss`` that updates the parameters.
+
+        X, Y and mask are one padded, time-major minibatch (what ``batch``
+        returns); the loss is its summed cross-entropy and the update follows
+        ``optimizer`` (see :mod:`aerann.optim`; ``options`` such as ``mu``
+        go to it), with L2 weight ``reg`` and global norm clipping ``clip``.
+        Compiled once per combination; the optimizer's state (velocities,
+        caches) is then in ``optimizer_states[key]``.
+        """
+        if optimizer not in optim.OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {optimizer!r}: choose one of {', '.join(optim.OPTIMIZERS)}")
+        key = (optimizer, tuple(sorted(options.items())), float(reg), None if clip is None else float(clip))
+        return self._function(key)
+
+    def batch(self, X, Y, indices):
+        """Padded time-major arrays (X, Y, mask) of the items ``indices`` of validated lists X, Y."""
+        return self._batch(X, Y, indices)
 
     # -- training and evaluation -------------------------------------------------
     def fit(
@@ -181,10 +217,8 @@ class RecurrentModel:
         if clip is not None and not finite_float(clip, "clip") > 0:
             raise ValueError(f"clip (maximum gradient norm) must be positive, got {clip}")
         optimizer = optimizer or ("momentum" if mu else "sgd")
-        if optimizer not in optim.OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {optimizer!r}: choose one of {', '.join(optim.OPTIMIZERS)}")
-        options = (("mu", mu),) if optimizer == "momentum" else ()
-        train = self._function((optimizer, options, reg, None if clip is None else float(clip)))
+        options = {"mu": mu} if optimizer == "momentum" else {}
+        train = self.train_step(optimizer, reg, clip, **options)
         rng = np.random.default_rng(seed)
         lengths = [len(x) for x in X]
         history = []
@@ -413,13 +447,11 @@ class SequenceClassifier(RecurrentModel):
 
         Padded steps keep the state, so step T - 1 holds each sequence's last real state.
         """
-        last = self.symbolic_top(X, mask)[-1]
-        return log_softmax(last.dot(self.params["output.W"]) + self.params["output.b"], axis=-1)
+        return log_softmax(self.output_layer(self.symbolic_top(X, mask)[-1]), axis=-1)
 
     def symbolic_loss(self, X, Y, mask):
         """Summed cross-entropy of the sequences' labels Y (B,)."""
-        logp = self.symbolic_log_probabilities(X, mask)
-        return -at.sum(logp[at.arange(Y.shape[0]), Y])
+        return at.sum(cross_entropy(self.output_layer(self.symbolic_top(X, mask)[-1]), Y))
 
     def _targets(self, mask) -> int:
         return mask.shape[1]

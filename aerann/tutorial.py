@@ -5,9 +5,12 @@ functions (``forward_propagation``, ``predict``, ``ce_error``, ``bptt``,
 ``sgd_step``), with two things done faster and with the same numbers:
 
 - the input projection ``U[:, x_t]`` is one gather of U's columns before the
-  scan, and
+  scan (U is stored column-major, so each column is contiguous in memory and
+  the gather copies 45 columns, not the whole matrix),
 - the output softmax is one matrix product over all steps after the scan,
-  instead of a product per step inside it.
+  instead of a product per step inside it, and
+- ``sgd_step`` updates only the columns of U that the sentence used (the
+  others have zero gradient), in place, instead of building a dense dU.
 
 Truncation follows the tutorial's RNNTheano, which passes ``bptt_truncate``
 to scan's ``truncate_gradient``: with k = bptt_truncate and T = len(x), the
@@ -32,9 +35,10 @@ from pathlib import Path
 import aesara
 import aesara.tensor as at
 import numpy as np
-from aesara.tensor.special import log_softmax, softmax
+from aesara.tensor.special import softmax
 
 from aerann import compile
+from aerann.crossentropy import cross_entropy
 from aerann.gradient_check import check_parameters
 from aerann.validation import as_index_sequence, check_dataset, check_pair, finite_float, positive_int
 
@@ -67,24 +71,30 @@ class RNNTheano:
         U = np.random.uniform(-np.sqrt(1.0 / word_dim), np.sqrt(1.0 / word_dim), (hidden_dim, word_dim))
         V = np.random.uniform(-np.sqrt(1.0 / hidden_dim), np.sqrt(1.0 / hidden_dim), (word_dim, hidden_dim))
         W = np.random.uniform(-np.sqrt(1.0 / hidden_dim), np.sqrt(1.0 / hidden_dim), (hidden_dim, hidden_dim))
-        self.U = aesara.shared(U.astype(floatx), name="U")
+        self.U = aesara.shared(np.asfortranarray(U, dtype=floatx), name="U")
         self.V = aesara.shared(V.astype(floatx), name="V")
         self.W = aesara.shared(W.astype(floatx), name="W")
         self._full_bptt = None
         self._compile()
 
     def _graph(self, truncate_gradient):
-        """Symbolic inputs, probabilities, summed cross-entropy and its gradients."""
+        """Symbolic inputs, probabilities, summed cross-entropy and its gradients.
+
+        The gradients are [dU_x, dV, dW], where dU_x (len(x), hidden_dim) is
+        the gradient with respect to the gathered columns U[:, x]; it is the
+        whole of dU's nonzero part.
+        """
         x = at.ivector("x")
         y = at.ivector("y")
         U, V, W = self.U, self.V, self.W
+        columns = U.T[x]
 
         def forward_prop_step(u_t, s_t_prev, W):
             return at.tanh(u_t + at.dot(s_t_prev, W.T))
 
         s, _ = aesara.scan(
             forward_prop_step,
-            sequences=U.T[x],
+            sequences=columns,
             outputs_info=at.zeros((self.U.shape[0],), dtype=U.dtype),
             non_sequences=[W],
             truncate_gradient=truncate_gradient,
@@ -92,17 +102,22 @@ class RNNTheano:
         )
         logits = at.dot(s, V.T)
         o = softmax(logits, axis=-1)
-        step_errors = -log_softmax(logits, axis=-1)[at.arange(y.shape[0]), y]
+        step_errors = cross_entropy(logits, y)
         o_error = at.sum(step_errors)
-        dU, dW = aesara.grad(o_error, [U, W])
+        dU_x, dW = aesara.grad(o_error, [columns, W])
         # The tutorial computes o_t inside the scan, so truncation also limits
         # V's gradient to the errors of the last `truncate_gradient` steps.
         v_errors = step_errors if truncate_gradient < 0 else step_errors[-truncate_gradient:]
         dV = aesara.grad(at.sum(v_errors), V)
-        return x, y, o, o_error, [dU, dV, dW]
+        return x, y, o, o_error, [dU_x, dV, dW]
+
+    def _dense(self, x, dU_x):
+        """dU (hidden_dim, word_dim) from the gradient of the gathered columns (repeated words add up)."""
+        return at.inc_subtensor(at.zeros_like(self.U).T[x], dU_x).T
 
     def _compile(self):
-        x, y, o, o_error, (dU, dV, dW) = self._graph(self.bptt_truncate)
+        x, y, o, o_error, (dU_x, dV, dW) = self._graph(self.bptt_truncate)
+        dU = self._dense(x, dU_x)
         learning_rate = at.scalar("learning_rate")
         fn = compile.function
         self.forward_propagation = _Checked(fn([x], o, name="forward_propagation"), self._check_x)
@@ -114,7 +129,7 @@ class RNNTheano:
                 [x, y, learning_rate],
                 [],
                 updates=[
-                    (self.U, self.U - learning_rate * dU),
+                    (self.U, at.inc_subtensor(self.U.T[x], -learning_rate * dU_x).T),
                     (self.V, self.V - learning_rate * dV),
                     (self.W, self.W - learning_rate * dW),
                 ],
@@ -140,8 +155,8 @@ class RNNTheano:
         finite differences with.
         """
         if self._full_bptt is None:
-            x_, y_, _, _, grads = self._graph(-1)
-            self._full_bptt = compile.function([x_, y_], grads, name="full_bptt")
+            x_, y_, _, _, (dU_x, dV, dW) = self._graph(-1)
+            self._full_bptt = compile.function([x_, y_], [self._dense(x_, dU_x), dV, dW], name="full_bptt")
         return self._full_bptt(*check_pair(x, y, self.word_dim))
 
     def calculate_total_loss(self, X, Y):
@@ -246,7 +261,9 @@ def load_model_parameters_theano(path, model):
     if hasattr(model.U, "set_value"):
         for name, array in zip(PARAMETER_NAMES, (U, V, W)):
             shared = getattr(model, name)
-            shared.set_value(array.astype(shared.dtype))
+            # Column-major U keeps RNNTheano's column gather cheap (see the module docstring).
+            order = "F" if name == "U" else "C"
+            shared.set_value(np.asarray(array, dtype=shared.dtype, order=order))
     else:
         model.U, model.V, model.W = (a.astype(np.float64) for a in (U, V, W))
     print(f"Loaded model parameters from {path}. hidden_dim={hidden_dim} word_dim={word_dim}")

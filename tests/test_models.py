@@ -3,6 +3,7 @@
 import itertools
 import json
 
+import aesara
 import aesara.tensor as at
 import numpy as np
 import pytest
@@ -74,6 +75,41 @@ def test_language_model_loss_is_the_summed_masked_cross_entropy_and_it_learns():
     assert model.score(X_train, Y_train) < 0.5 * before
     assert np.isclose(model.perplexity(X_train, Y_train), np.exp(model.score(X_train, Y_train)))
     assert [len(p) for p in model.predict(X_train)] == [len(x) for x in X_train]
+
+
+def minibatch_cases():
+    """(model, X, Y) for every model class, with sequences of different lengths."""
+    rng = np.random.default_rng(3)
+    lengths = [1, 4, 2, 3]
+    tokens = [rng.integers(0, 6, n) for n in lengths]
+    features = [rng.standard_normal((n, 2)) for n in lengths]
+    return {
+        "language model": (
+            LanguageModel(6, 3, layers=[("gru", 4)], seed=0),
+            tokens,
+            [rng.integers(0, 6, n) for n in lengths],
+        ),
+        "tagger": (SequenceTagger(2, 3, layers=[("lstm", 3)], seed=0), features, [rng.integers(0, 3, n) for n in lengths]),
+        "classifier": (
+            SequenceClassifier(3, layers=[("elman", 4)], vocab_size=6, embedding_dim=2, seed=0),
+            tokens,
+            np.array([0, 2, 1, 2]),
+        ),
+    }
+
+
+@pytest.mark.parametrize("case", ["language model", "tagger", "classifier"])
+def test_a_minibatch_gradient_is_the_sum_of_its_sequences_gradients(case):
+    model, X, Y = minibatch_cases()[case]
+    X, Y = model._check(X, Y)
+    Xs, Ys = model._symbolic_inputs()
+    mask = model._mask()
+    params = list(model.params.values())
+    gradients = compile.function([Xs, Ys, mask], aesara.grad(model.symbolic_loss(Xs, Ys, mask), params))
+    together = gradients(*model.batch(X, Y, list(range(len(X)))))
+    alone = [gradients(*model.batch(X, Y, [i])) for i in range(len(X))]
+    for name, batch_gradient, *single in zip(model.params, together, *alone):
+        np.testing.assert_allclose(batch_gradient, np.sum(single, axis=0), rtol=1e-10, atol=1e-12, err_msg=name)
 
 
 def test_tagger_learns_four_bit_parity(tagger):

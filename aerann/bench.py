@@ -1,0 +1,331 @@
+"""CPU benchmark: aerann against RNNNumpy and PyTorch, measured in one run (``aerann bench``).
+
+These machines are shared and noisy, so every figure is a ratio against a
+peer timed in the same run, and peers are timed in interleaved rounds (each
+round times every candidate once), so a burst of load from elsewhere hits
+them all alike; each reported time is the median over rounds.
+
+Sections:
+
+- ``probe``: a large float32 matrix product, the machine's practical FLOP/s;
+- ``step``: one per-sentence SGD step of the tutorial model (RNNNumpy,
+  aerann's RNNTheano, PyTorch) in float64 and float32, full BPTT;
+- ``batch``: training throughput (tokens/s) of Elman, GRU and LSTM language
+  models against PyTorch's nn.RNN, nn.GRU, nn.LSTM at the same sizes, and
+  each as a fraction of the probe;
+- compile times are printed as each aerann model is built.
+
+PyTorch rows are skipped with a note when torch is not installed.
+"""
+
+import argparse
+import ctypes
+import datetime
+import os
+import platform
+import statistics
+import sys
+import time
+
+import aesara
+import numpy as np
+
+import aerann
+from aerann import LanguageModel, RNNNumpy, RNNTheano, aesara_setup
+
+UNITS = (("elman", "RNN"), ("gru", "GRU"), ("lstm", "LSTM"))
+GATES = {"elman": 1, "gru": 3, "lstm": 4}
+# The issue's targets, checked and reported at the end of each section.
+STEP_TARGET_VS_NUMPY = 10.0
+PROBE_FRACTION_TARGET = 0.7
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def interleaved(candidates: dict, rounds: int, calls: int) -> dict:
+    """Median seconds per call of each candidate (name -> callable), timed round-robin."""
+    for run in candidates.values():
+        run()  # warm up: first calls allocate and fill caches
+    times = {name: [] for name in candidates}
+    for _ in range(rounds):
+        for name, run in candidates.items():
+            start = time.perf_counter()
+            for _ in range(calls):
+                run()
+            times[name].append((time.perf_counter() - start) / calls)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def keep_fastest_torch(times: dict):
+    """Replace PyTorch's thread-count variants in ``times`` by the fastest; returns its thread count.
+
+    PyTorch is timed with one thread and with all of them (its default) and
+    keeps its better figure: on a busy machine one thread often wins.
+    """
+    variants = {name: times.pop(name) for name in list(times) if name.startswith("torch/")}
+    if not variants:
+        return None
+    best = min(variants, key=variants.get)
+    times["torch"] = variants[best]
+    return int(best.split("/")[1])
+
+
+def torch_variants(torch, step) -> dict:
+    """``step`` run with 1 and with all of PyTorch's threads, as separately timed candidates."""
+    most = torch.get_num_threads()
+
+    def with_threads(count):
+        def run():
+            torch.set_num_threads(count)
+            try:
+                step()
+            finally:
+                torch.set_num_threads(most)
+
+        return run
+
+    return {f"torch/{count}": with_threads(count) for count in sorted({1, most})}
+
+
+def matmul_probe(size: int, rounds: int) -> float:
+    """FLOP/s of a float32 (size x size) @ (size x size) product through NumPy's BLAS."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((size, size)).astype(np.float32) for _ in range(2))
+    seconds = interleaved({"matmul": lambda: a @ b}, rounds, 3)["matmul"]
+    return 2.0 * size**3 / seconds
+
+
+def _timed_build(what: str, build):
+    start = time.perf_counter()
+    result = build()
+    print(f"  compile: {what} built in {time.perf_counter() - start:.1f} s", flush=True)
+    return result
+
+
+# -- the tutorial model, one sentence per step ------------------------------------------
+def _torch_tutorial_step(torch, U, V, W, x, y, learning_rate, dtype):
+    """PyTorch's best form of the tutorial step: sparse embedding of U's columns, nn.RNN, summed CE."""
+    hidden = W.shape[0]
+    columns = torch.nn.Parameter(torch.tensor(U.T, dtype=dtype))
+    output = torch.nn.Parameter(torch.tensor(V, dtype=dtype))
+    rnn = torch.nn.RNN(hidden, hidden, bias=False).to(dtype)
+    with torch.no_grad():
+        rnn.weight_ih_l0.copy_(torch.eye(hidden, dtype=dtype))  # the input is U[:, x_t] itself
+        rnn.weight_hh_l0.copy_(torch.tensor(W, dtype=dtype))
+    rnn.weight_ih_l0.requires_grad_(False)
+    optimizer = torch.optim.SGD([columns, output, rnn.weight_hh_l0], lr=learning_rate)
+    x_t, y_t = torch.as_tensor(x, dtype=torch.long), torch.as_tensor(y, dtype=torch.long)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        inputs = torch.nn.functional.embedding(x_t, columns, sparse=True).unsqueeze(1)
+        states, _ = rnn(inputs)
+        loss = torch.nn.functional.cross_entropy(states[:, 0] @ output.T, y_t, reduction="sum")
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def tutorial_steps(vocab, hidden, words, rounds, calls, learning_rate=0.005):
+    """Seconds per SGD step of RNNNumpy, RNNTheano and PyTorch, in float64 and float32."""
+    torch = _torch()
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, vocab, words).astype(np.int32)
+    y = rng.integers(0, vocab, words).astype(np.int32)
+    results = {}
+    for dtype in ("float64", "float32"):
+        np.random.seed(10)
+        with aesara.config.change_flags(floatX=dtype):
+            model = _timed_build(
+                f"RNNTheano {dtype} (vocabulary {vocab}, hidden {hidden})",
+                lambda: RNNTheano(vocab, hidden, bptt_truncate=words),
+            )
+        candidates = {"aerann": lambda: model.sgd_step(x, y, learning_rate)}
+        if dtype == "float64":
+            reference = RNNNumpy(vocab, hidden, bptt_truncate=words)
+            candidates["numpy"] = lambda: reference.sgd_step(x, y, learning_rate)
+        if torch is not None:
+            U, V, W = (p.get_value() for p in (model.U, model.V, model.W))
+            torch_dtype = getattr(torch, dtype)
+            step = _torch_tutorial_step(torch, U, V, W, x, y, learning_rate, torch_dtype)
+            candidates.update(torch_variants(torch, step))
+        results[dtype] = interleaved(candidates, rounds, calls)
+        results[dtype]["torch threads"] = keep_fastest_torch(results[dtype])
+    return results
+
+
+def report_steps(results, vocab, hidden, words) -> list[str]:
+    """Print the step table; returns the targets missed."""
+    missed = []
+    print(f"\nPer-sentence SGD step, tutorial model (vocabulary {vocab}, hidden {hidden}, {words} words, full BPTT)")
+    print(f"  {'dtype':<8} {'RNNNumpy':>10} {'aerann':>10} {'PyTorch (threads)':>17} {'NumPy/aerann':>13} {'aerann/PyTorch':>15}")
+    for dtype, times in results.items():
+        ours, numpy_time, torch_time = times["aerann"], times.get("numpy"), times.get("torch")
+        cells = [f"{t * 1e3:9.2f}ms" if t else f"{'-':>11}" for t in (numpy_time, ours, torch_time)]
+        if torch_time:
+            cells[2] += f" ({times['torch threads']}t)"
+        vs_numpy = f"{numpy_time / ours:12.1f}x" if numpy_time else f"{'-':>13}"
+        vs_torch = f"{ours / torch_time:14.2f}x" if torch_time else f"{'(no torch)':>15}"
+        print(f"  {dtype:<8} {' '.join(cells)} {vs_numpy} {vs_torch}")
+        if numpy_time and numpy_time / ours < STEP_TARGET_VS_NUMPY:
+            missed.append(f"{dtype} step only {numpy_time / ours:.1f}x faster than RNNNumpy (target 10x)")
+        if torch_time and ours > torch_time:
+            missed.append(f"{dtype} step {ours / torch_time:.2f}x PyTorch's time (target at most 1x)")
+    return missed
+
+
+# -- language models in minibatches -------------------------------------------------------
+def flop_per_token(unit, vocab, embed, hidden) -> float:
+    """Matrix-product FLOPs per token of one training step (forward + backward = 3x forward)."""
+    recurrent = 2 * GATES[unit] * (embed + hidden) * hidden
+    output = 2 * hidden * vocab
+    return 3.0 * (recurrent + output)
+
+
+def _batch_data(vocab, steps, batch):
+    rng = np.random.default_rng(2)
+    X = rng.integers(0, vocab, (steps, batch)).astype(np.int32)
+    Y = rng.integers(0, vocab, (steps, batch)).astype(np.int32)
+    return X, Y
+
+
+def _torch_language_model_step(torch, kind, vocab, embed, hidden, X, Y, learning_rate):
+    """PyTorch's language model: sparse nn.Embedding, nn.RNN/GRU/LSTM, nn.Linear, summed CE, SGD."""
+    torch.manual_seed(0)
+    embedding = torch.nn.Embedding(vocab, embed, sparse=True)
+    recurrent = getattr(torch.nn, kind)(embed, hidden)
+    output = torch.nn.Linear(hidden, vocab)
+    modules = (embedding, recurrent, output)
+    optimizer = torch.optim.SGD([p for m in modules for p in m.parameters()], lr=learning_rate)
+    x_t, y_t = torch.as_tensor(X, dtype=torch.long), torch.as_tensor(Y, dtype=torch.long)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        states, _ = recurrent(embedding(x_t))
+        logits = output(states.reshape(-1, hidden))
+        loss = torch.nn.functional.cross_entropy(logits, y_t.reshape(-1), reduction="sum")
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def language_model_throughput(vocab, embed, hidden, steps, batch, rounds, calls, learning_rate=0.001):
+    """Tokens per second of aerann's and PyTorch's language models, float32, per unit."""
+    torch = _torch()
+    X, Y = _batch_data(vocab, steps, batch)
+    mask = np.ones((steps, batch), dtype=np.float32)
+    results = {}
+    for unit, torch_kind in UNITS:
+        with aesara.config.change_flags(floatX="float32"):
+            model = LanguageModel(vocab, embed, [(unit, hidden)], seed=0)
+            train = _timed_build(f"{unit} language model step (float32)", lambda: model.train_step("sgd"))
+        candidates = {"aerann": lambda: train(X, Y, mask, learning_rate)}
+        if torch is not None:
+            step = _torch_language_model_step(torch, torch_kind, vocab, embed, hidden, X, Y, learning_rate)
+            candidates.update(torch_variants(torch, step))
+        seconds = interleaved(candidates, rounds, calls)
+        threads = keep_fastest_torch(seconds)
+        results[unit] = {name: steps * batch / s for name, s in seconds.items()}
+        results[unit]["torch threads"] = threads
+    return results
+
+
+def report_throughput(results, probe, vocab, embed, hidden, steps, batch) -> list[str]:
+    """Print the throughput table; returns the targets missed."""
+    missed = []
+    print(
+        f"\nTraining throughput, float32 language models (vocabulary {vocab}, embedding {embed}, "
+        f"hidden {hidden}, batch {batch} x {steps} steps)"
+    )
+    print(f"  {'unit':<6} {'aerann tok/s':>13} {'PyTorch tok/s (threads)':>24} {'aerann/PyTorch':>15} {'of probe':>9}")
+    for unit, rates in results.items():
+        ours, theirs = rates["aerann"], rates.get("torch")
+        fraction = ours * flop_per_token(unit, vocab, embed, hidden) / probe
+        torch_cells = (
+            f"{theirs:19,.0f} ({rates['torch threads']}t) {ours / theirs:14.2f}x"
+            if theirs
+            else f"{'-':>24} {'(no torch)':>15}"
+        )
+        print(f"  {unit:<6} {ours:13,.0f} {torch_cells} {fraction:9.2f}")
+        if theirs and ours < theirs:
+            missed.append(f"{unit} throughput {ours / theirs:.2f}x PyTorch's (target at least 1x)")
+        if unit == "elman" and fraction < PROBE_FRACTION_TARGET:
+            missed.append(f"elman (tutorial) model at {fraction:.2f} of the matrix-product probe (target 0.7)")
+    return missed
+
+
+def describe_machine() -> None:
+    torch = _torch()
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    print(f"aerann {aerann.__version__} CPU benchmark, {datetime.date.today().isoformat()}")
+    print(f"  machine: {cpu}, {os.cpu_count()} cores; Python {platform.python_version()}")
+    library = aesara_setup.scipy_openblas()
+    if aesara.config.blas__ldflags and library:
+        threads = ctypes.CDLL(str(library)).openblas_get_num_threads()
+        blas = f"BLAS {library.name}, {threads} thread{'s' if threads > 1 else ''}"
+    else:
+        blas = f"blas__ldflags={aesara.config.blas__ldflags!r}"
+    print(
+        f"  aesara {aesara.__version__} ({blas}), numpy {np.__version__}, "
+        + (f"torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch else "torch not installed")
+    )
+    if torch is None:
+        print("  PyTorch rows are skipped: install torch (pip install torch==2.13.0) to compare.")
+
+
+SIZES = {
+    # vocab, hidden (= embedding), words per sentence, batch, batch steps, probe size, rounds, calls
+    "full": dict(vocab=8000, hidden=100, words=45, batch=32, steps=32, probe=2048, rounds=7, calls=3),
+    "quick": dict(vocab=200, hidden=16, words=10, batch=4, steps=6, probe=256, rounds=2, calls=1),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aerann bench",
+        description="Time aerann against RNNNumpy and PyTorch on this machine, as ratios measured in one run.",
+        epilog="example: aerann bench --sections step",
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks that the benchmark runs")
+    parser.add_argument(
+        "--sections", nargs="+", choices=("probe", "step", "batch"), default=("probe", "step", "batch")
+    )
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    size = SIZES["quick" if args.quick else "full"]
+    describe_machine()
+    missed = []
+    probe = matmul_probe(size["probe"], size["rounds"])
+    print(f"\nMatrix-product probe: float32 {size['probe']}^2 @ {size['probe']}^2 at {probe / 1e9:.1f} GFLOP/s")
+    if "step" in args.sections:
+        steps = tutorial_steps(size["vocab"], size["hidden"], size["words"], size["rounds"], size["calls"])
+        missed += report_steps(steps, size["vocab"], size["hidden"], size["words"])
+    if "batch" in args.sections:
+        shape = (size["vocab"], size["hidden"], size["hidden"], size["steps"], size["batch"])
+        rates = language_model_throughput(*shape, size["rounds"], size["calls"])
+        missed += report_throughput(rates, probe, *shape)
+    print("\nTargets: " + ("all met" if not missed else "missed:"))
+    for line in missed:
+        print(f"  - {line}")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

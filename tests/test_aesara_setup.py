@@ -1,0 +1,69 @@
+"""aerann configures Aesara before it loads: a real BLAS linked, its threads set, user flags kept."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aerann import aesara_setup
+
+PROBE = """
+import ctypes, aerann, aesara, aesara.tensor as at
+from aerann import aesara_setup
+library = aesara_setup.scipy_openblas()
+f = aesara.function([A := at.matrix(), v := at.vector()], at.dot(A, v))
+print("ldflags", aesara.config.blas__ldflags)
+print("ops", [type(node.op).__name__ for node in f.maker.fgraph.toposort()])
+print("threads", ctypes.CDLL(str(library)).openblas_get_num_threads() if library else None)
+"""
+
+
+def probe(**environment):
+    """What a fresh interpreter importing aerann, then aesara, reports (ldflags, ops, BLAS threads)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("AESARA_FLAGS", "AERANN_BLAS_THREADS")}
+    env.update(environment)
+    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env=env, timeout=300)
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_ldflags_link_the_file_by_name_with_an_rpath_and_no_commas():
+    flags = aesara_setup.blas_ldflags(Path("/opt/libs/libopenblasp-r0-1234.3.21.so"))
+    assert flags == "-L/opt/libs -l:libopenblasp-r0-1234.3.21.so -Xlinker -rpath=/opt/libs"
+    assert "," not in flags
+    assert aesara_setup.blas_ldflags(None) == ""
+
+
+def test_scipy_wheel_openblas_is_found():
+    library = aesara_setup.scipy_openblas()
+    assert library is not None and library.parent.name == "scipy.libs" and library.name.startswith("libopenblas")
+
+
+def test_import_links_scipys_openblas_single_threaded_and_compiles_a_c_gemv():
+    code, out, err = probe()
+    assert code == 0, err
+    assert "scipy.libs" in out and "-l:libopenblas" in out
+    assert "CGemv" in out, out  # Aesara's BLAS-calling C op, only used when a BLAS is linked
+    assert "threads 1" in out
+    assert "We did not find a dynamic library" not in err
+
+
+def test_blas_threads_follow_the_environment_and_bad_values_are_named():
+    code, out, err = probe(AERANN_BLAS_THREADS="2")
+    assert code == 0, err
+    assert "threads 2" in out
+    code, out, err = probe(AERANN_BLAS_THREADS="zero")
+    assert code != 0 and "AERANN_BLAS_THREADS must be a positive integer, got 'zero'" in err
+
+
+def test_a_users_own_blas_flags_are_kept():
+    code, out, err = probe(AESARA_FLAGS="blas__ldflags=")
+    assert code == 0, err
+    assert "ldflags \n" in out and "CGemv" not in out
+
+
+@pytest.mark.parametrize("count", [0, -3])
+def test_set_blas_threads_refuses_non_positive_counts(count):
+    with pytest.raises(ValueError, match="positive integer"):
+        aesara_setup.set_blas_threads(aesara_setup.scipy_openblas(), count)
