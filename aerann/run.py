@@ -337,6 +337,16 @@ def _digest(X, Y) -> str:
     return h.hexdigest()[:16]
 
 
+def _check_settings(checkpoint, current) -> None:
+    stored = checkpoint.training["settings"]
+    different = sorted(k for k in set(stored) | set(current) if stored.get(k) != current.get(k))
+    if different:
+        details = ", ".join(f"{k}: {stored.get(k)!r} then, {current.get(k)!r} now" for k in different)
+        raise TrainingError(
+            f"{checkpoint.path} was taken with other settings ({details}); an exact resume needs the same ones"
+        )
+
+
 def _train_function(model, key):
     """The model's compiled training step for ``key`` = (optimizer, options, reg, clip)."""
     optimizer, options, reg, clip = key
@@ -429,13 +439,7 @@ class _Run:
 
     def load(self, checkpoint: Checkpoint) -> None:
         training = checkpoint.training
-        stored, current = training["settings"], self.settings
-        different = sorted(k for k in set(stored) | set(current) if stored.get(k) != current.get(k))
-        if different:
-            details = ", ".join(f"{k}: {stored.get(k)!r} then, {current.get(k)!r} now" for k in different)
-            raise TrainingError(
-                f"{checkpoint.path} was taken with other settings ({details}); an exact resume needs the same ones"
-            )
+        _check_settings(checkpoint, self.settings)
         if checkpoint.metadata.get("class") != type(self.model).__name__ or json.loads(
             json.dumps(checkpoint.metadata.get("config"))
         ) != json.loads(json.dumps(self.model.config())):
@@ -459,11 +463,13 @@ class _Run:
         self.interrupt_requested = True
         self.say("interrupted: saving a checkpoint after this step (Ctrl-C again to stop at once)")
 
-    def run(self, key, resume_from=None):
+    def prepare(self, key, resume_from=None):
         self.train_fn = _train_function(self.model, key)
         self.state = OptimizerState(self.model, key, self.train_fn)
         if resume_from is not None:
             self.load(resume_from)
+
+    def run(self):
         self.last_checkpoint_time = time.monotonic()
         X, Y = self.X, self.Y
         lengths = [len(x) for x in X]
@@ -550,6 +556,7 @@ class _Run:
                         )
                         if due or late:
                             self.save_checkpoint()
+                    self.bar.refresh()  # the epoch's last loss and speed, however short the epoch
                 if self.interrupt_requested:
                     raise Interrupted(self.save_checkpoint(), self.step)
                 train_loss = self.epoch_loss / max(self.epoch_targets, 1)
@@ -669,8 +676,12 @@ def train(
             raise ValueError(f"there is no run to resume in {out}")
         remove_stale_temporaries(out)
         checkpoint = latest_checkpoint(out, warn=lambda m: print(f"warning: {m}", file=sys.stderr))
-        if checkpoint is None:
-            raise ValueError(f"there is no readable checkpoint in {out / CHECKPOINT_DIR} to resume from")
+        if checkpoint is None and checkpoints(out):
+            raise ValueError(f"none of the checkpoints in {out / CHECKPOINT_DIR} can be read: cannot resume")
+        if checkpoint is None:  # stopped before its first checkpoint: nothing was lost, start again
+            print(f"note: {out} has no checkpoint yet: starting from the beginning", file=sys.stderr)
+        else:
+            _check_settings(checkpoint, settings)  # before compiling: a mismatch fails fast
     elif checkpoints(out) or (out / METRICS_FILE).exists():
         raise ValueError(f"{out} already holds a run: resume it, or choose another folder")
 
@@ -708,8 +719,10 @@ def train(
             _remove_run(out)
         raise
     try:
+        run.prepare(key, checkpoint)
         if checkpoint is None:
             run.log.write("start", step=0, epochs=epochs, learning_rate=learning_rate, settings=settings)
+            run.save_checkpoint()  # from here on, a kill at any moment leaves a checkpoint to resume from
         else:
             run.say(f"resuming from {checkpoint.path} (step {checkpoint.training['step']})")
             run.log.write("resume", step=checkpoint.training["step"], checkpoint=str(checkpoint.path.relative_to(out)),
@@ -717,7 +730,7 @@ def train(
         run.log.write("compile", step=checkpoint.training["step"] if checkpoint else 0, seconds=round(compile_seconds, 3))
         began = time.perf_counter()
         try:
-            train_losses, validation_losses = run.run(key, checkpoint)
+            train_losses, validation_losses = run.run()
         except Interrupted:
             raise
         except KeyboardInterrupt:

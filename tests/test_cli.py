@@ -12,7 +12,7 @@ from aerann import io, run
 from aerann.cli import build_parser, main
 
 TINY = ["--corpus", "agreement", "--sentences", "40", "--vocab", "20", "--unit", "elman", "--hidden", "8",
-        "--embed", "4", "--batch-size", "4", "--lr", "0.01", "--validation", "0", "--log-every", "2",
+        "--embed", "4", "--batch-size", "4", "--lr", "0.01", "--validation", "0.25", "--log-every", "2",
         "--no-progress"]
 
 
@@ -37,10 +37,12 @@ def test_demo_then_generate(tmp_path, capsys):
 
 def test_train_then_resume_longer_equals_one_long_run_then_evaluate_generate_plot(tmp_path, capsys):
     whole, split = tmp_path / "whole", tmp_path / "split"
-    assert main(["train", *TINY, "--epochs", "2", "--out", str(whole)]) == 0
-    printed = capsys.readouterr().out
-    assert "training on 40 sentences" in printed and "compiled the training step in" in printed
-    assert "epoch 2/2: training loss" in printed
+    assert main(["train", *TINY, "--epochs", "2", "--out", str(whole), "--progress"]) == 0
+    printed, progress = capsys.readouterr()
+    assert "training on 30 sentences" in printed and "validating on 10" in printed
+    assert "compiled the training step and the loss in" in printed
+    assert "epoch 2/2: training loss" in printed and ", validation loss" in printed
+    assert "epoch 1/2" in progress and "loss=" in progress and "tok_s=" in progress  # the progress bar
     for name in ("run.json", "metrics.jsonl", "model.npz", "vocabulary.json", "loss.png"):
         assert (whole / name).is_file(), name
     assert len(run.checkpoints(whole)) >= 1

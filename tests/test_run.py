@@ -128,7 +128,7 @@ def test_ctrl_c_then_sigkill_then_resume_gives_the_same_parameters_bit_for_bit(s
 
     # Ctrl-C: the run finishes its step, saves a checkpoint and exits with a message.
     process = start(script_path, out, "fresh", 0.05)
-    wait_for(lambda: len(run.checkpoints(out)) >= 1, process)
+    wait_for(lambda: run.checkpoints(out) and run.latest_checkpoint(out).training["step"] >= 3, process)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 1 and "interrupted at step" in err and "Traceback" not in err
@@ -254,6 +254,19 @@ def test_a_truncated_newest_checkpoint_is_skipped_on_resume(reference, tmp_path,
     assert "skipping an unreadable checkpoint" in capsys.readouterr().err
     assert result.steps == 2
     assert any(r["event"] == "resume" for r in run.read_metrics(out))
+
+
+def test_a_run_killed_before_its_first_checkpoint_starts_again_on_resume(reference, tmp_path, capsys):
+    model = reference["model"]
+    X, Y, _ = reference["data"]
+    out = tmp_path / "run"
+    run.train(model, X[:8], Y[:8], out, epochs=1, batch_size=4, optimizer="rmsprop", verbose=False)
+    for path in run.checkpoints(out):
+        path.unlink()
+    result = run.train(model, X[:8], Y[:8], out, epochs=1, batch_size=4, optimizer="rmsprop", resume=True,
+                       verbose=False)
+    assert "has no checkpoint yet: starting from the beginning" in capsys.readouterr().err
+    assert result.steps == 2
 
 
 def test_metrics_survive_json_round_trip_and_plot_needs_a_log(tmp_path):
