@@ -151,6 +151,13 @@ def _train(args) -> None:
     for key in ("max_words", "vocab", "hidden", "embed", "epochs", "batch_size", "keep", "log_every"):
         if options[key] < 1:
             raise CommandError(f"{_option(key)} must be positive, got {options[key]}")
+    for key, low, inclusive in (("lr", 0, False), ("clip", 0, False), ("reg", 0, True), ("momentum", 0, True),
+                                ("checkpoint_every", 0, True), ("checkpoint_minutes", 0, True)):
+        value = options[key]
+        if value is not None and not (math.isfinite(value) and (value >= low if inclusive else value > low)):
+            raise CommandError(f"{_option(key)} must be {'non-negative' if inclusive else 'positive'}, got {value}")
+    if options["momentum"] >= 1:
+        raise CommandError(f"--momentum must be below 1, got {options['momentum']}")
     if options["sentences"] is not None and options["sentences"] < 1:
         raise CommandError(f"--sentences must be positive, got {options['sentences']}")
     layers = _layers(options)
@@ -271,6 +278,8 @@ def _load_language_model(model_arg, vocab_arg):
 def _evaluate(args) -> None:
     from aerann import text
 
+    if (args.data is None) == (args.corpus is None):
+        raise CommandError("give the held-out text as --data FILE or --corpus NAME (one of them)")
     model, vocab = _load_language_model(args.model, args.vocab)
     sentences = read_sentences(args.data, args.format, args.corpus)
     X, Y = text.training_data(sentences, vocab)
