@@ -468,6 +468,8 @@ class _Run:
         self.state = OptimizerState(self.model, key, self.train_fn)
         if resume_from is not None:
             self.load(resume_from)
+        else:  # a new run starts a new optimizer, whatever an earlier fit or run left in its state
+            self.state.set({name: np.zeros_like(value) for name, value in self.state.get().items()})
 
     def run(self):
         self.last_checkpoint_time = time.monotonic()

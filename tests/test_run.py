@@ -269,6 +269,26 @@ def test_a_run_killed_before_its_first_checkpoint_starts_again_on_resume(referen
     assert result.steps == 2
 
 
+def test_any_model_trains_in_a_run_and_a_new_run_starts_a_new_optimizer(tmp_path):
+    from aerann.models import SequenceTagger
+
+    rng = np.random.default_rng(0)
+    X = [rng.integers(0, 2, size=(n, 1)).astype(float) for n in rng.integers(2, 7, size=12)]
+    Y = [np.cumsum(x[:, 0]).astype(int) % 2 for x in X]  # parity so far
+    model = SequenceTagger(1, 2, layers=[("elman", 4, {"activation": "sigmoid"})], seed=0)
+    initial = params_of(model)
+    settings = dict(batch_size=4, optimizer="momentum", options={"mu": 0.5}, learning_rate=0.1, verbose=False)
+    whole = run.train(model, X, Y, tmp_path / "whole", epochs=2, **settings)
+    assert whole.steps == 6 and len(whole.train_losses) == 2
+    trained = params_of(model)
+    for name, shared in model.params.items():
+        shared.set_value(initial[name])
+    run.train(model, X, Y, tmp_path / "split", epochs=1, **settings)  # the velocities start at zero again
+    run.train(model, X, Y, tmp_path / "split", epochs=2, resume=True, **settings)
+    for name, value in params_of(model).items():
+        np.testing.assert_array_equal(value, trained[name], err_msg=name)
+
+
 def test_metrics_survive_json_round_trip_and_plot_needs_a_log(tmp_path):
     with pytest.raises(FileNotFoundError, match="no metrics log"):
         run.plot(tmp_path)
