@@ -50,6 +50,7 @@ METRICS_FILE = "metrics.jsonl"
 MODEL_FILE = "model.npz"
 PLOT_FILE = "loss.png"
 CHECKPOINT_DIR = "checkpoints"
+LOCK_FILE = ".lock"
 CHECKPOINT_KIND = "aerann-checkpoint"
 CHECKPOINT_VERSION = 1
 
@@ -700,6 +701,34 @@ def train(
 
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    lock = _lock(out)
+    try:
+        return _train_in(run, model, out, key, checkpoint, created, files, epochs, learning_rate, settings,
+                         run_info, compile_seconds, plot_loss)
+    finally:
+        lock.close()
+
+
+def _lock(out):
+    """Hold OUT/.lock for the run: a second process training in the same folder is refused.
+
+    The lock is the kernel's (flock), so it goes away with the process, SIGKILL included.
+    """
+    stream = open(Path(out) / LOCK_FILE, "a")
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        return stream
+    try:
+        fcntl.flock(stream.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        stream.close()
+        raise ValueError(f"{out} is in use by another training process") from None
+    return stream
+
+
+def _train_in(run, model, out, key, checkpoint, created, files, epochs, learning_rate, settings, run_info,
+              compile_seconds, plot_loss):
     (out / CHECKPOINT_DIR).mkdir(exist_ok=True)
     remove_stale_temporaries(out)
     try:

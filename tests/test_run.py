@@ -289,6 +289,21 @@ def test_any_model_trains_in_a_run_and_a_new_run_starts_a_new_optimizer(tmp_path
         np.testing.assert_array_equal(value, trained[name], err_msg=name)
 
 
+def test_two_processes_cannot_train_in_one_folder(reference, tmp_path):
+    import fcntl
+
+    model = reference["model"]
+    X, Y, _ = reference["data"]
+    out = tmp_path / "run"
+    out.mkdir()
+    with open(out / ".lock", "a") as held:  # what a running process holds
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        with pytest.raises(ValueError, match="is in use by another training process"):
+            run.train(model, X[:8], Y[:8], out, epochs=1, batch_size=4, optimizer="rmsprop", verbose=False)
+    assert not run.checkpoints(out)
+    run.train(model, X[:8], Y[:8], out, epochs=1, batch_size=4, optimizer="rmsprop", verbose=False)
+
+
 def test_metrics_survive_json_round_trip_and_plot_needs_a_log(tmp_path):
     with pytest.raises(FileNotFoundError, match="no metrics log"):
         run.plot(tmp_path)
