@@ -149,6 +149,12 @@ def load_checkpoint(path) -> Checkpoint:
     needed = ("step", "epoch", "position", "learning_rate", "rng_state", "settings")
     if not isinstance(training, dict) or any(k not in training for k in needed):
         raise ValueError(f"{path} is a malformed checkpoint (no training position)")
+    counters = [training[k] for k in ("step", "epoch", "position")]
+    rate = training["learning_rate"]
+    if not all(type(c) is int and c >= 0 for c in counters) or not (
+        type(rate) in (int, float) and math.isfinite(rate) and rate > 0
+    ) or not isinstance(training["rng_state"], dict) or not isinstance(training["settings"], dict):
+        raise ValueError(f"{path} is a malformed checkpoint (bad training position)")
     params = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
     state = {k[len("optimizer/"):]: v for k, v in arrays.items() if k.startswith("optimizer/")}
     for name, array in {**params, **state}.items():

@@ -52,6 +52,12 @@ def model_needing_a_plugin(tmp: Path) -> Path:
     return io.save_arrays(path, arrays, metadata)
 
 
+def malformed_checkpoint(tmp: Path) -> Path:
+    training = {"step": "7", "epoch": 0, "position": 0, "learning_rate": 0.1, "rng_state": {}, "settings": {}}
+    metadata = {"kind": "aerann-checkpoint", "checkpoint_version": 1, "training": training}
+    return io.save_arrays(tmp / "checkpoint-00000007.npz", {"param/embedding": np.zeros((3, 2))}, metadata)
+
+
 def ten_megabyte_line(tmp: Path) -> Path:
     words = np.array(["the", "cat", "sat", "on", "a", "mat", "dog"])
     line = " ".join(words[np.random.default_rng(0).integers(len(words), size=2_600_000)])[:10_000_000]
@@ -142,6 +148,10 @@ CASES = [
     Case("truncated checkpoint", truncated_model, ["evaluate", "--model", "{input}", "--corpus", "agreement"],
          r"model\.npz is not a readable model file",
          lambda tmp, p: run.load_checkpoint(p), ValueError, r"is not a readable model file"),
+    Case("checkpoint with a malformed position", malformed_checkpoint,
+         ["evaluate", "--model", "{input}", "--corpus", "agreement"],
+         r"checkpoint-00000007\.npz is a malformed checkpoint \(bad training position\)",
+         lambda tmp, p: run.load_checkpoint(p), ValueError, r"is a malformed checkpoint"),
     Case("a model whose unit is not installed", model_needing_a_plugin,
          ["evaluate", "--model", "{input}", "--corpus", "agreement"],
          r"uses the unit 'mgu' \(from plugin 'mgu' \(aerann_mgu\) from aerann-mgu 0\.1\.0\), which is not registered: "
