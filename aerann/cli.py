@@ -16,10 +16,13 @@ class CommandError(Exception):
 
 
 VOCABULARY_FILE = "vocabulary.json"
+LABELS_FILE = "labels.json"
 
 # Defaults of `aerann train`.  The parser's own defaults are None, so that a
 # resumed run can tell the options given now from the ones it stored.
 TRAIN_DEFAULTS = {
+    "task": "lm",
+    "label_column": "label",
     "data": None,
     "format": None,
     "corpus": None,
@@ -78,6 +81,44 @@ def read_sentences(data=None, data_format=None, corpus=None) -> list:
     return corpora.default_corpus(corpus or "pydoc")
 
 
+def read_labelled_csv(path, label_column="label"):
+    """(token lists, labels) of a CSV file with a ``body`` column and a label column, one document per row."""
+    import csv
+    import io as stringio
+
+    from aerann import text
+
+    path = Path(path)
+    if path.is_dir():
+        raise CommandError(f"{path} is a folder, not a data file")
+    if not path.exists():
+        raise CommandError(f"no data file at {path}")
+    content = text._read_utf8(path)
+    previous = csv.field_size_limit()
+    csv.field_size_limit(max(previous, min(len(content) + 1, 2**31 - 1)))
+    try:
+        rows = csv.DictReader(stringio.StringIO(content, newline=""), skipinitialspace=True)
+        missing = [c for c in ("body", label_column) if c not in (rows.fieldnames or [])]
+        if missing:
+            raise CommandError(
+                f"{path} has no {' and no '.join(repr(c) for c in missing)} column (columns: {rows.fieldnames or []})"
+            )
+        documents, labels = [], []
+        for row in rows:
+            words = text.tokenize_words((row["body"] or "").lower())
+            label = (row[label_column] or "").strip()
+            if words and label:
+                documents.append([text.SENTENCE_START, *words, text.SENTENCE_END])
+                labels.append(label)
+    except csv.Error as error:
+        raise CommandError(f"{path} is not a valid CSV file: {error}") from None
+    finally:
+        csv.field_size_limit(previous)
+    if not documents:
+        raise CommandError(f"{path} has no row with both a body and a {label_column!r}")
+    return documents, labels
+
+
 def _layers(options) -> list:
     spec = str(options["layers"]).strip()
     if spec.isdigit():
@@ -125,7 +166,7 @@ def _train(args) -> None:
     import numpy as np
 
     from aerann import run, text, units
-    from aerann.models import LanguageModel
+    from aerann.models import LanguageModel, SequenceClassifier
 
     out = Path(args.out)
     given = {k: getattr(args, k) for k in TRAIN_DEFAULTS if getattr(args, k) is not None}
@@ -144,6 +185,8 @@ def _train(args) -> None:
         options = {**TRAIN_DEFAULTS, **given}
         if (out / run.RUN_FILE).exists() or run.checkpoints(out):
             raise CommandError(f"{out} already holds a run: continue it with --resume, or choose another --out")
+    if options["task"] not in ("lm", "classify"):
+        raise CommandError(f"--task must be lm or classify, got {options['task']!r}")
     if options["data"] is not None and options["corpus"] is not None:
         raise CommandError("give either --data or --corpus, not both")
     if not 0 <= options["validation"] < 1:
@@ -166,17 +209,25 @@ def _train(args) -> None:
     _configure_numerics(options["float32"], options["backend"])
 
     # Everything is read and checked before the run folder is touched.
-    sentences = read_sentences(options["data"], options["format"], options["corpus"])
+    classify = options["task"] == "classify"
+    if classify:
+        if options["data"] is None:
+            raise CommandError("--task classify needs --data FILE: a CSV file with 'body' and label columns")
+        documents, names = read_labelled_csv(options["data"], options["label_column"])
+        items, words = list(zip(documents, names)), [len(d) - 2 for d in documents]
+        what = "documents"
+    else:
+        items = read_sentences(options["data"], options["format"], options["corpus"])
+        words, what = [len(s) - 2 for s in items], "sentences"
     source = options["data"] or f"the embedded corpus {options['corpus'] or 'pydoc'!r}"
-    kept = [s for s in sentences if len(s) - 2 <= options["max_words"]]
+    kept = [item for item, n in zip(items, words) if n <= options["max_words"]]
     if not kept:
-        longest = max(len(s) - 2 for s in sentences)
         raise CommandError(
-            f"{source}: every sentence is longer than --max-words {options['max_words']} "
-            f"(the shortest has {min(len(s) - 2 for s in sentences)} words, the longest {longest}); raise --max-words"
+            f"{source}: every one of its {what} is longer than --max-words {options['max_words']} "
+            f"(the shortest has {min(words)} words, the longest {max(words)}); raise --max-words"
         )
-    if len(kept) < len(sentences):
-        print(f"note: skipped {len(sentences) - len(kept)} of {len(sentences)} sentences longer than "
+    if len(kept) < len(items):
+        print(f"note: skipped {len(items) - len(kept)} of {len(items)} {what} longer than "
               f"--max-words {options['max_words']}", file=sys.stderr)
     if options["sentences"] is not None:
         kept = kept[: options["sentences"]]
@@ -186,28 +237,49 @@ def _train(args) -> None:
         held = max(held, 1)
         if held >= len(kept):
             raise CommandError(
-                f"{source} has only {len(kept)} sentence(s): too few to hold out {options['validation']:g} "
+                f"{source} has only {len(kept)} {what[:-1]}(s): too few to hold out {options['validation']:g} "
                 "for validation (pass --validation 0)"
             )
     training = [kept[i] for i in sorted(order[held:])]
     held_out = [kept[i] for i in sorted(order[:held])]
-    vocab_path = out / VOCABULARY_FILE
+    tokens = [item[0] for item in training] if classify else training
+    files = {}
     if args.resume:
-        vocab = text.Vocabulary.load(vocab_path)
+        vocab = text.Vocabulary.load(out / VOCABULARY_FILE)
     else:
-        vocab = text.Vocabulary.build(training, options["vocab"])
+        vocab = text.Vocabulary.build(tokens, options["vocab"])
+        files[VOCABULARY_FILE] = vocab.save
         if options["vocab"] > len(vocab):
             print(f"note: --vocab {options['vocab']} is more than the {vocab.distinct_words} distinct words of "
                   f"{source}: the vocabulary has {len(vocab)} entries", file=sys.stderr)
-    X, Y = text.training_data(training, vocab)
-    validation = text.training_data(held_out, vocab) if held_out else None
-    model = LanguageModel(
-        len(vocab), options["embed"], layers=layers, truncate_gradient=options["truncate"], seed=options["seed"]
-    )
+    if classify:
+        classes = sorted({label for _, label in kept})
+        if len(classes) < 2:
+            raise CommandError(f"{source}: --task classify needs at least two labels, found {classes}")
+        files[LABELS_FILE] = lambda path: path.write_text(json.dumps(classes), encoding="utf-8")
+
+        def encode(pairs):
+            X = [vocab.encode(document) for document, _ in pairs]
+            return X, np.array([classes.index(label) for _, label in pairs], dtype=np.int32)
+
+        X, Y = encode(training)
+        validation = encode(held_out) if held_out else None
+        model = SequenceClassifier(
+            len(classes), layers=layers, vocab_size=len(vocab), embedding_dim=options["embed"],
+            truncate_gradient=options["truncate"], seed=options["seed"],
+        )
+        shape = f"{len(classes)} labels"
+    else:
+        X, Y = text.training_data(training, vocab)
+        validation = text.training_data(held_out, vocab) if held_out else None
+        model = LanguageModel(
+            len(vocab), options["embed"], layers=layers, truncate_gradient=options["truncate"], seed=options["seed"]
+        )
+        shape = "language model"
     optimizer_options = {"mu": options["momentum"]} if options["optimizer"] == "momentum" else {}
-    print(f"training on {len(X)} sentences ({sum(map(len, X))} tokens)"
+    print(f"training on {len(X)} {what} ({sum(map(len, X))} tokens)"
           + (f", validating on {len(validation[0])}" if validation else "")
-          + f"; vocabulary {len(vocab)}, layers {layers}, {options['optimizer']} lr {options['lr']:g}",
+          + f"; {shape}, vocabulary {len(vocab)}, layers {layers}, {options['optimizer']} lr {options['lr']:g}",
           flush=True)
     if args.resume and given.get("epochs") is not None:  # later resumes must know the new length
         path = out / run.RUN_FILE
@@ -234,53 +306,94 @@ def _train(args) -> None:
             progress=args.progress,
             plot_loss=not args.no_plot,
             run_info={"command": "aerann train", "arguments": options},
-            files=None if args.resume else {VOCABULARY_FILE: vocab.save},
+            files=files or None,
         )
     except run.Interrupted as interrupted:
         raise CommandError(
             f"interrupted at step {interrupted.step}; saved {interrupted.checkpoint}. "
             f"Continue with: aerann train --out {out} --resume"
         ) from None
+    if classify and validation:
+        print(f"validation accuracy {model.score(*validation):.4f}")
     print(f"trained {result.steps} steps; the model is in {result.model_path} "
           f"(evaluate it with: aerann evaluate --model {result.model_path} --data FILE)")
 
 
 # -- evaluate, generate, plot ------------------------------------------------------------------
-def _load_language_model(model_arg, vocab_arg):
+def _load_model(model_arg, vocab_arg):
+    """(model, vocabulary, model path) of a model saved by 'aerann train' (or one of its checkpoints)."""
     from aerann import io, text
-    from aerann.models import LanguageModel
+    from aerann.models import RecurrentModel
 
     model_path = Path(model_arg)
     if model_path.is_dir():
         model_path = model_path / "model.npz"
     if not model_path.is_file():
         raise CommandError(f"no model file at {model_path}")
-    arrays, metadata = io.load_arrays(model_path)
+    _, metadata = io.load_arrays(model_path)
     if metadata.get("kind") == "aerann-checkpoint":
         from aerann import run
 
         model = run.model_from_checkpoint(model_path)
     else:
-        model = LanguageModel.load(model_path)
-    vocab_path = Path(vocab_arg) if vocab_arg else model_path.parent / VOCABULARY_FILE
-    if not vocab_path.is_file() and model_path.parent.name == "checkpoints":
-        vocab_path = model_path.parent.parent / VOCABULARY_FILE
+        model = RecurrentModel.load(model_path)
+    folder = model_path.parent.parent if model_path.parent.name == "checkpoints" else model_path.parent
+    vocab_path = Path(vocab_arg) if vocab_arg else folder / VOCABULARY_FILE
+    if getattr(model, "vocab_size", None) is None:
+        raise CommandError(f"{model_path} holds a {type(model).__name__} of real-valued inputs, not of text")
     if not vocab_path.is_file():
         raise CommandError(f"no vocabulary file at {vocab_path} (pass --vocab)")
     vocab = text.Vocabulary.load(vocab_path)
-    if not isinstance(model, LanguageModel):
-        raise CommandError(f"{model_path} holds a {type(model).__name__}, not a language model")
     if len(vocab) != model.vocab_size:
         raise CommandError(f"{model_path} has a vocabulary of {model.vocab_size} words but {vocab_path} has {len(vocab)}")
+    return model, vocab, model_path
+
+
+def _load_language_model(model_arg, vocab_arg):
+    from aerann.models import LanguageModel
+
+    model, vocab, model_path = _load_model(model_arg, vocab_arg)
+    if not isinstance(model, LanguageModel):
+        raise CommandError(f"{model_path} holds a {type(model).__name__}, not a language model: it cannot generate")
     return model, vocab
 
 
+def _labels(model_path: Path, n_classes: int) -> list:
+    folder = model_path.parent.parent if model_path.parent.name == "checkpoints" else model_path.parent
+    path = folder / LABELS_FILE
+    try:
+        labels = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CommandError(f"no {LABELS_FILE} beside {model_path}: it names the classifier's labels") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CommandError(f"{path} is not a label file: {error}") from None
+    if not isinstance(labels, list) or len(labels) != n_classes or not all(isinstance(x, str) for x in labels):
+        raise CommandError(f"{path} does not hold the {n_classes} labels of the model")
+    return labels
+
+
 def _evaluate(args) -> None:
+    import numpy as np
+
     from aerann import text
+    from aerann.models import SequenceClassifier
 
     if (args.data is None) == (args.corpus is None):
         raise CommandError("give the held-out text as --data FILE or --corpus NAME (one of them)")
-    model, vocab = _load_language_model(args.model, args.vocab)
+    model, vocab, model_path = _load_model(args.model, args.vocab)
+    if isinstance(model, SequenceClassifier):
+        labels = _labels(model_path, model.n_classes)
+        if args.data is None:
+            raise CommandError("a classifier is evaluated on --data FILE.csv with 'body' and label columns")
+        documents, names = read_labelled_csv(args.data, args.label_column)
+        unknown = sorted(set(names) - set(labels))
+        if unknown:
+            raise CommandError(f"{args.data} has labels the model does not know: {unknown[:5]} (it knows {labels})")
+        X = [vocab.encode(d) for d in documents]
+        Y = np.array([labels.index(n) for n in names], dtype=np.int32)
+        loss = model.loss(X, Y)
+        print(f"{len(X)} documents: loss {loss:.4f} nats per document, accuracy {model.score(X, Y):.4f}")
+        return
     sentences = read_sentences(args.data, args.format, args.corpus)
     X, Y = text.training_data(sentences, vocab)
     loss = model.loss(X, Y)
@@ -394,16 +507,20 @@ def build_parser() -> argparse.ArgumentParser:
         "Train a language model (an embedding, a stack of recurrent units, a softmax over the vocabulary) "
         "on a CSV file with a 'body' column, a plain text file or an embedded corpus. The run folder --out "
         "gets the metrics log (metrics.jsonl), checkpoints, the model (model.npz), its vocabulary and the "
-        "loss plot (loss.png). Ctrl-C saves a checkpoint; --resume continues exactly where the run stopped.",
+        "loss plot (loss.png). Ctrl-C saves a checkpoint; --resume continues exactly where the run stopped. "
+        "--task classify trains a document classifier on a CSV file with 'body' and label columns instead.",
         "aerann train --data comments.csv --unit lstm --layers 2 --hidden 64 --epochs 10 --out runs/lm\n"
         "  aerann train --out runs/lm --resume",
         _train,
     )
+    train.add_argument("--task", choices=("lm", "classify"),
+                       help="lm: a language model (default); classify: a label per document (SequenceClassifier)")
     data = train.add_argument_group("data")
     data.add_argument("--data", help="training text: a CSV file with a 'body' column or a plain UTF-8 text file")
     data.add_argument("--format", choices=("csv", "text"), help="the --data format (default: csv for *.csv, else text)")
     data.add_argument("--corpus", help="an embedded corpus instead of --data: pydoc (default) or agreement")
-    data.add_argument("--sentences", type=int, help="use at most this many sentences")
+    data.add_argument("--label-column", help="with --task classify: the CSV column of the labels (default label)")
+    data.add_argument("--sentences", type=int, help="use at most this many sentences (documents, with classify)")
     data.add_argument("--max-words", type=int, help="skip sentences longer than this (default 100)")
     data.add_argument("--vocab", type=int, help="vocabulary size, UNKNOWN_TOKEN included (default 2000)")
     data.add_argument("--validation", type=float, help="fraction of sentences held out for validation (default 0.1)")
@@ -447,6 +564,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", help="held-out text: CSV with a 'body' column or plain text")
     evaluate.add_argument("--format", choices=("csv", "text"), help="the --data format (default: by extension)")
     evaluate.add_argument("--corpus", help="an embedded corpus instead of --data")
+    evaluate.add_argument("--label-column", default="label", help="a classifier's label column (default label)")
 
     generate = _subcommand(
         commands, "generate", "generate sentences from a trained model",

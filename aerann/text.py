@@ -157,7 +157,8 @@ class Vocabulary:
         return cls(
             words + [UNKNOWN_TOKEN],
             counts={w: frequencies[w] for w in words},
-            distinct_words=len(frequencies),
+            # SENTENCE_START/END added for a corpus without them count as words it has
+            distinct_words=len(frequencies) + sum(t not in frequencies for t in reserved),
         )
 
     def __len__(self) -> int:

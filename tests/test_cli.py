@@ -1,5 +1,7 @@
 """The aerann command: every subcommand works, explains itself, and fails in one line with the right exit code."""
 
+import json
+import re
 import subprocess
 import sys
 import types
@@ -66,6 +68,27 @@ def test_train_then_resume_longer_equals_one_long_run_then_evaluate_generate_plo
 
     assert main(["plot", str(whole), "--output", str(tmp_path / "curve.png")]) == 0
     assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_train_and_evaluate_a_classifier_from_a_labelled_csv(tmp_path, capsys):
+    from aerann.corpora import agreement_sentences
+
+    rows = ["id,body,label"]
+    for i, sentence in enumerate(agreement_sentences(40, seed=1)):
+        words = sentence[1:-1]
+        rows.append(f"{i},{' '.join(words)},{'plural' if words[1] in ('cats', 'dogs', 'children') else 'singular'}")
+    data = tmp_path / "labelled.csv"
+    data.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "run"
+    assert main(["train", "--task", "classify", "--data", str(data), "--vocab", "20", "--unit", "elman",
+                 "--hidden", "8", "--embed", "4", "--batch-size", "4", "--epochs", "2", "--lr", "0.02",
+                 "--validation", "0", "--out", str(out), "--no-progress"]) == 0
+    assert "training on 40 documents" in capsys.readouterr().out
+    assert json.loads((out / "labels.json").read_text()) == ["plural", "singular"]
+    assert main(["evaluate", "--model", str(out), "--data", str(data)]) == 0
+    assert re.match(r"40 documents: loss \d\.\d+ nats per document, accuracy \d\.\d+", capsys.readouterr().out)
+    assert main(["generate", "--model", str(out)]) == 1
+    assert "holds a SequenceClassifier, not a language model" in capsys.readouterr().err
 
 
 def test_a_resumed_run_keeps_its_settings_and_a_run_folder_is_not_reused(tmp_path, capsys):
