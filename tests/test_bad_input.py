@@ -102,7 +102,7 @@ CASES = [
          r"latin1\.txt is not valid UTF-8 text \(bad byte at offset 6\)",
          lambda tmp, p: text.read_text(p), ValueError, r"not valid UTF-8 text \(bad byte at offset 6\)"),
     Case("a 10 MB single line", ten_megabyte_line, TRAIN,
-         r"every sentence is longer than --max-words 100 \(the shortest has 2600000 words.*raise --max-words",
+         r"every one of its sentences is longer than --max-words 100 \(the shortest has 2600000 words.*raise --max-words",
          lambda tmp, p: len(text.read_text(p)) == 1 or pytest.fail("one sentence expected")),
     Case("CSV without a body column", write("comments.csv", "id,text\n1,hello there\n"), TRAIN,
          r"comments\.csv has no 'body' column \(columns: \['id', 'text'\]\)",
