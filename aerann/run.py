@@ -11,9 +11,11 @@ training step, and keeps everything in one run folder::
       checkpoints/checkpoint-00000120.npz   the last ``keep`` checkpoints
       model.npz                 the trained model (RecurrentModel.load reads it)
       loss.png                  training and validation loss (needs matplotlib)
+      .lock                     held (flock) while a process trains here
 
-Checkpoints are written atomically (a temporary file, then a rename), so a
-process killed at any moment, SIGKILL included, leaves only whole files.  A
+Checkpoints are written atomically (a temporary file, then a rename), the
+first one before the first step, so a process killed at any moment, SIGKILL
+included, leaves a whole checkpoint to resume from and no half files.  A
 checkpoint holds the parameters, the optimizer's state (velocities, caches),
 the learning rate, the random generator's state and the position in the
 epoch's minibatch order, so ``train(..., resume=True)`` continues exactly: the
@@ -629,7 +631,8 @@ def train(
     None turns either off) and at the end; the last ``keep`` are kept.  The
     training loss is logged every ``log_every`` steps.  ``resume=True``
     continues from the newest readable checkpoint in ``out`` (the settings and
-    data must be the same; ``epochs`` may be larger).  ``files`` maps extra
+    data must be the same; ``epochs`` may be larger); a new run starts the
+    optimizer's state (velocities, caches) from zero.  ``files`` maps extra
     file names to ``write(path)`` callables, written atomically into ``out``
     before training starts (a vocabulary, say); ``run_info`` is stored in
     run.json.  ``callback(run, loss)`` is called after every step.
