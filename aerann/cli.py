@@ -51,7 +51,7 @@ TRAIN_DEFAULTS = {
     "log_every": 10,
 }
 # What a resumed run may change without breaking the exact continuation.
-RESUME_MAY_CHANGE = ("epochs", "checkpoint_every", "checkpoint_minutes", "keep", "log_every", "backend")
+RESUME_MAY_CHANGE = ("epochs", "checkpoint_every", "checkpoint_minutes", "keep", "log_every", "backend", "lr")
 
 
 def _option(name: str) -> str:
@@ -307,6 +307,7 @@ def _train(args) -> None:
             plot_loss=not args.no_plot,
             run_info={"command": "aerann train", "arguments": options},
             files=files or None,
+            resume_learning_rate=given.get("lr") if args.resume else None,
         )
     except run.Interrupted as interrupted:
         raise CommandError(

@@ -529,7 +529,7 @@ class _Run:
                                 raise TrainingError(
                                     f"{what} at step {self.step + 1}, {failures} times in a row, even "
                                     f"after halving the learning rate to {self.lr:.3g}; stopped. The last good "
-                                    f"state is in {path}. Try a lower learning rate or --clip"
+                                    f"state is in {path}: resume it with a lower learning rate, or start again with gradient clipping"
                                 )
                             self.say(
                                 f"step {self.step + 1}: {what}; undid the step and halved the "
@@ -617,6 +617,7 @@ def train(
     plot_loss=True,
     verbose=True,
     max_failures=5,
+    resume_learning_rate=None,
     run_info=None,
     files=None,
     callback=None,
@@ -631,7 +632,9 @@ def train(
     None turns either off) and at the end; the last ``keep`` are kept.  The
     training loss is logged every ``log_every`` steps.  ``resume=True``
     continues from the newest readable checkpoint in ``out`` (the settings and
-    data must be the same; ``epochs`` may be larger); a new run starts the
+    data must be the same; ``epochs`` may be larger; ``resume_learning_rate``
+    replaces the checkpoint's learning rate, e.g. after a run stopped on
+    non-finite losses, and the run is then no longer an exact continuation); a new run starts the
     optimizer's state (velocities, caches) from zero.  ``files`` maps extra
     file names to ``write(path)`` callables, written atomically into ``out``
     before training starts (a vocabulary, say); ``run_info`` is stored in
@@ -668,6 +671,10 @@ def train(
     checkpoint_every = positive_int(checkpoint_every, "checkpoint_every") if checkpoint_every else 0
     checkpoint_minutes = finite_float(checkpoint_minutes, "checkpoint_minutes") if checkpoint_minutes else 0.0
     max_failures = positive_int(max_failures, "max_failures")
+    if resume_learning_rate is not None:
+        resume_learning_rate = finite_float(resume_learning_rate, "resume_learning_rate")
+        if resume_learning_rate <= 0:
+            raise ValueError(f"resume_learning_rate must be positive, got {resume_learning_rate}")
     out = Path(out)
     settings = {
         "optimizer": optimizer,
@@ -713,7 +720,7 @@ def train(
     lock = _lock(out)
     try:
         return _train_in(run, model, out, key, checkpoint, created, files, epochs, learning_rate, settings,
-                         run_info, compile_seconds, plot_loss)
+                         run_info, compile_seconds, plot_loss, resume_learning_rate)
     finally:
         lock.close()
 
@@ -737,7 +744,7 @@ def _lock(out):
 
 
 def _train_in(run, model, out, key, checkpoint, created, files, epochs, learning_rate, settings, run_info,
-              compile_seconds, plot_loss):
+              compile_seconds, plot_loss, resume_learning_rate):
     (out / CHECKPOINT_DIR).mkdir(exist_ok=True)
     remove_stale_temporaries(out)
     try:
@@ -765,6 +772,10 @@ def _train_in(run, model, out, key, checkpoint, created, files, epochs, learning
             run.save_checkpoint()  # from here on, a kill at any moment leaves a checkpoint to resume from
         else:
             run.say(f"resuming from {checkpoint.path} (step {checkpoint.training['step']})")
+            if resume_learning_rate is not None and resume_learning_rate != run.lr:
+                run.say(f"the learning rate is now {resume_learning_rate:g} (it was {run.lr:g}): "
+                        "the run no longer continues exactly")
+                run.lr = resume_learning_rate
             run.log.write("resume", step=checkpoint.training["step"], checkpoint=str(checkpoint.path.relative_to(out)),
                           epochs=epochs)
         run.log.write("compile", step=checkpoint.training["step"] if checkpoint else 0, seconds=round(compile_seconds, 3))

@@ -218,12 +218,15 @@ def test_repeated_failures_stop_the_run_with_a_clear_message(reference, tmp_path
                   learning_rate=0.01, verbose=False)
     assert str(error.value) == (
         "the loss was nan at step 2, 5 times in a row, even after halving the learning rate to 0.000313; stopped. "
-        f"The last good state is in {tmp_path / 'run' / 'checkpoints' / 'checkpoint-00000001.npz'}. "
-        "Try a lower learning rate or --clip"
+        f"The last good state is in {tmp_path / 'run' / 'checkpoints' / 'checkpoint-00000001.npz'}: "
+        "resume it with a lower learning rate, or start again with gradient clipping"
     )
     checkpoint = run.latest_checkpoint(tmp_path / "run")  # the last good state was saved
     assert checkpoint.training["step"] == 1 and checkpoint.training["learning_rate"] == 0.01 / 32
     assert np.all(np.isfinite(checkpoint.params["output.W"]))
+    result = run.train(model, X[:8], Y[:8], tmp_path / "run", epochs=1, batch_size=4, optimizer="rmsprop",
+                       learning_rate=0.01, resume=True, resume_learning_rate=0.001, verbose=False)
+    assert result.steps == 2 and result.learning_rate == 0.001
 
 
 def test_resume_refuses_other_settings_or_data(reference, tmp_path):
