@@ -111,7 +111,7 @@ def main(argv=None):
     ap.add_argument("--vocab", type=int, default=3000, help="vocabulary of the language models")
     ap.add_argument("--embedding", type=int, default=30)
     ap.add_argument("--hidden", type=int, default=30)
-    ap.add_argument("--epochs", type=int, default=15)
+    ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--lr", type=float, default=0.003, help="RMSprop learning rate")
     ap.add_argument("--clip", type=float, default=5.0, help="maximum gradient norm")
     ap.add_argument("--batch-size", type=int, default=16)

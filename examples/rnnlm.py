@@ -54,7 +54,7 @@ def main(argv=None):
                     help="which class trains in the 10-epoch experiment (the tutorial used RNNNumpy)")
     ap.add_argument("--train-sentences", type=int, default=3000,
                     help="sentences for the model that generates text (0: generate from the experiment's model)")
-    ap.add_argument("--train-epochs", type=int, default=6, help="epochs for that model")
+    ap.add_argument("--train-epochs", type=int, default=20, help="epochs for that model")
     ap.add_argument("--train-hidden", type=int, default=50, help="hidden units of that model")
     ap.add_argument("--max-words", type=int, default=30, help="longest sentence (words) it trains on")
     ap.add_argument("--params", type=Path,
