@@ -16,10 +16,11 @@ sequence lengths then compile, and ``jax.jit`` re-traces once per new input
 shape.  A size that depends on input *values* gets a clear error.
 
 Also here: ``SpecifyShape`` accepting unspecified (None) sizes, which every
-scan gradient contains (Aesara's conversion fails on them); ``Argmax``, which
-Aesara does not convert at all; assertions (``CheckAndRaise``) checked at
-trace time when their condition is concrete, instead of dropped; and
-aerann's own fused softmax cross-entropy Ops (aerann.crossentropy).
+scan gradient contains (Aesara's conversion fails on them); ``Argmax`` and
+``Split``, which Aesara does not convert at all; assertions
+(``CheckAndRaise``) checked at trace time when their condition is concrete,
+instead of dropped; and aerann's own fused softmax cross-entropy Ops
+(aerann.crossentropy).
 """
 
 import numpy as np
@@ -289,6 +290,20 @@ def jax_funcify_argmax(op, node=None, **kwargs):
     return argmax
 
 
+def jax_funcify_split(op, node=None, **kwargs):
+    """``Split`` into pieces whose sizes are concrete at trace time (Aesara 2.9.4 has no conversion)."""
+    import jax.numpy as jnp
+
+    def split(x, axis, splits):
+        sizes = concrete_sizes(splits, "split size")
+        axis = concrete_int(axis, "split axis")
+        if sum(sizes) != x.shape[axis]:
+            raise ValueError(f"Split: sizes {sizes} do not add up to {x.shape[axis]}")
+        return tuple(jnp.split(x, np.cumsum(sizes)[:-1].tolist(), axis=axis))
+
+    return split
+
+
 def jax_funcify_softmax_cross_entropy(op, node=None, **kwargs):
     """aerann's fused ``SoftmaxCrossEntropy``: per-row losses and the probabilities."""
     import jax
@@ -337,7 +352,7 @@ def register() -> None:
     from aesara.graph.fg import FunctionGraph
     from aesara.link.jax.dispatch import jax_funcify
     from aesara.raise_op import Assert, CheckAndRaise
-    from aesara.tensor.basic import Alloc, AllocEmpty, ARange
+    from aesara.tensor.basic import Alloc, AllocEmpty, ARange, Split
     from aesara.tensor.math import Argmax
     from aesara.tensor.shape import Reshape, SpecifyShape
     from aesara.tensor.subtensor import (
@@ -360,6 +375,7 @@ def register() -> None:
     jax_funcify.register(AllocEmpty)(jax_funcify_alloc_empty)
     jax_funcify.register(SpecifyShape)(jax_funcify_specify_shape)
     jax_funcify.register(Argmax)(jax_funcify_argmax)
+    jax_funcify.register(Split)(jax_funcify_split)
     jax_funcify.register(SoftmaxCrossEntropy)(jax_funcify_softmax_cross_entropy)
     jax_funcify.register(SoftmaxCrossEntropyGrad)(jax_funcify_softmax_cross_entropy_grad)
     for op_type in (CheckAndRaise, Assert):

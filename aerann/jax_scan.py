@@ -28,6 +28,8 @@ backward scan already runs for the truncated number of steps), so it plays
 no part here.
 """
 
+import warnings
+
 import aesara
 
 from aerann import jax_ops
@@ -36,17 +38,24 @@ from aerann.jax_ops import concrete_int, jax_dtype
 _state = {"registered": False}
 
 
+FLOAT64_UNAVAILABLE = "Explicitly requested dtype float64 requested in .* is not available"
+
+
 def register() -> None:
     """Make Aesara's JAX linker run ``Scan`` with :func:`jax_funcify_scan`.
 
     Also registers :mod:`aerann.jax_ops` and turns on JAX's 64-bit mode when
     ``floatX`` is float64 (as Aesara does on import), since JAX would
-    otherwise silently compute float64 graphs in float32.  Idempotent.
+    otherwise silently compute float64 graphs in float32.  In float32 (64-bit
+    mode off) it silences JAX's warning about the float64 accumulators that
+    Aesara's sums request: JAX accumulates in float32, which is what a
+    float32 model asks for.  Idempotent.
     """
     import jax
 
     if aesara.config.floatX == "float64":
         jax.config.update("jax_enable_x64", True)
+    warnings.filterwarnings("ignore", message=FLOAT64_UNAVAILABLE, category=UserWarning)
     if _state["registered"]:
         return
     # Importing the dispatch package registers Aesara's own (broken) Scan

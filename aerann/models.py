@@ -23,6 +23,7 @@ from aerann.crossentropy import cross_entropy
 from aerann.validation import as_index_sequence, check_dataset, finite_float, positive_int
 
 DEFAULT_BUCKETS = (8, 16, 32, 64, 128, 256)
+EVALUATION_BATCH = 64  # sequences per batch in loss and predict
 
 
 def parse_layers(layers):
@@ -177,9 +178,26 @@ class RecurrentModel:
         key = (optimizer, tuple(sorted(options.items())), float(reg), None if clip is None else float(clip))
         return self._function(key)
 
-    def batch(self, X, Y, indices):
-        """Padded time-major arrays (X, Y, mask) of the items ``indices`` of validated lists X, Y."""
-        return self._batch(X, Y, indices)
+    def batch(self, X, Y, indices, columns=None):
+        """Padded time-major arrays (X, Y, mask) of the items ``indices`` of validated lists X, Y.
+
+        ``columns`` (at least ``len(indices)``) widens the batch with
+        all-padding sequences (mask 0, so they change neither loss nor
+        gradients): on the JAX backend every batch of a length bucket then has
+        one shape, and XLA compiles one program per bucket instead of one per
+        batch size.
+        """
+        indices = list(indices)
+        extra = 0 if columns is None else columns - len(indices)
+        if extra < 0:
+            raise ValueError(f"columns ({columns}) must be at least the number of items ({len(indices)})")
+        Xb, Yb, mask = self._batch(X, Y, indices + indices[:1] * extra)
+        mask[:, len(indices) :] = 0
+        return Xb, Yb, mask
+
+    def _columns(self, batch_size):
+        """The width of every batch: fixed on the JAX backend (static shapes), natural on C."""
+        return batch_size if compile.get_backend() == "jax" else None
 
     # -- training and evaluation -------------------------------------------------
     def fit(
@@ -225,7 +243,7 @@ class RecurrentModel:
         for epoch in range(epochs):
             total, count = 0.0, 0
             for indices in batching.minibatches(len(X), lengths, batch_size, rng, DEFAULT_BUCKETS):
-                Xb, Yb, mask = self._batch(X, Y, indices)
+                Xb, Yb, mask = self.batch(X, Y, indices, self._columns(batch_size))
                 loss = float(train(Xb, Yb, mask, learning_rate))
                 if not np.isfinite(loss):
                     raise FloatingPointError(
@@ -246,8 +264,8 @@ class RecurrentModel:
         X, Y = self._check(X, Y)
         fn = self._function("loss")
         total, count = 0.0, 0
-        for indices in batching.minibatches(len(X), [len(x) for x in X], 64, None, DEFAULT_BUCKETS):
-            Xb, Yb, mask = self._batch(X, Y, indices)
+        for indices in batching.minibatches(len(X), [len(x) for x in X], EVALUATION_BATCH, None, DEFAULT_BUCKETS):
+            Xb, Yb, mask = self.batch(X, Y, indices, self._columns(EVALUATION_BATCH))
             total += float(fn(Xb, Yb, mask))
             count += self._targets(mask)
         return total / count
@@ -257,8 +275,8 @@ class RecurrentModel:
         X, _ = self._check(X, None)
         fn = self._function("predict")
         result = [None] * len(X)
-        for indices in batching.minibatches(len(X), [len(x) for x in X], 64, None, DEFAULT_BUCKETS):
-            Xb, _, mask = self._batch(X, None, indices)
+        for indices in batching.minibatches(len(X), [len(x) for x in X], EVALUATION_BATCH, None, DEFAULT_BUCKETS):
+            Xb, _, mask = self.batch(X, None, indices, self._columns(EVALUATION_BATCH))
             probabilities = fn(Xb, mask)
             for b, i in enumerate(indices):
                 result[i] = probabilities[: len(X[i]), b]
@@ -277,9 +295,36 @@ class RecurrentModel:
             "seed": self.seed,
         }
 
-    def save(self, path):
-        """Write parameters and configuration to an npz + JSON model file (atomically)."""
+    def optimizer_state(self, key) -> dict:
+        """The optimizer state of the compiled train step ``key``: name -> array (copies)."""
+        return {shared.name: shared.get_value() for shared in self._optimizer_variables(key)}
+
+    def set_optimizer_state(self, key, values: dict) -> None:
+        """Restore an :meth:`optimizer_state`; names, shapes and dtypes must match."""
+        variables = {shared.name: shared for shared in self._optimizer_variables(key)}
+        if set(values) != set(variables):
+            raise ValueError(f"optimizer state {sorted(values)} does not match {sorted(variables)}")
+        for name, shared in variables.items():
+            value = np.asarray(values[name])
+            expected = shared.get_value(borrow=True)
+            if value.shape != expected.shape or value.dtype.kind != "f":
+                raise ValueError(f"optimizer state {name}: got {value.dtype} {value.shape}, expected {expected.shape}")
+            shared.set_value(value.astype(expected.dtype))
+
+    def _optimizer_variables(self, key):
+        if key not in self.optimizer_states:
+            raise KeyError(f"no train step {key!r} has been compiled (call train_step first)")
+        return self.optimizer_states[key]
+
+    def save(self, path, metadata=None):
+        """Write parameters and configuration to an npz + JSON model file (atomically).
+
+        ``metadata`` (a JSON-serialisable dict, e.g. the vocabulary) is stored
+        with the file's own and read back by :func:`aerann.io.load_arrays`.
+        """
+        extra = dict(metadata or {})
         metadata = {
+            **extra,
             "class": type(self).__name__,
             "config": self.config(),
             "units": [
@@ -294,6 +339,8 @@ class RecurrentModel:
     def load(cls, path):
         """Rebuild a model saved by :meth:`save`; validates names, shapes and dtypes."""
         arrays, metadata = io.load_arrays(path)
+        if metadata.get("kind") == "aerann-checkpoint":
+            raise ValueError(f"{path} is a training checkpoint: use aerann.run.model_from_checkpoint({str(path)!r})")
         classes = {c.__name__: c for c in (LanguageModel, SequenceTagger, SequenceClassifier)}
         name = metadata.get("class")
         if name not in classes or not issubclass(classes[name], cls):
@@ -451,10 +498,12 @@ class SequenceClassifier(RecurrentModel):
 
     def symbolic_loss(self, X, Y, mask):
         """Summed cross-entropy of the sequences' labels Y (B,)."""
-        return at.sum(cross_entropy(self.output_layer(self.symbolic_top(X, mask)[-1]), Y))
+        # A sequence counts when it has a real step: all-padding columns (see ``batch``) do not.
+        present = mask.max(axis=0)
+        return at.sum(cross_entropy(self.output_layer(self.symbolic_top(X, mask)[-1]), Y) * present)
 
     def _targets(self, mask) -> int:
-        return mask.shape[1]
+        return int(mask.max(axis=0).sum())
 
     def _check(self, X, Y):
         X = _nonempty(X, "X")
@@ -480,9 +529,9 @@ class SequenceClassifier(RecurrentModel):
         X, _ = self._check(X, None)
         fn = self._function("predict")
         result = np.zeros((len(X), self.n_classes))
-        for indices in batching.minibatches(len(X), [len(x) for x in X], 64, None, DEFAULT_BUCKETS):
-            Xb, _, mask = self._batch(X, None, indices)
-            result[indices] = fn(Xb, mask)
+        for indices in batching.minibatches(len(X), [len(x) for x in X], EVALUATION_BATCH, None, DEFAULT_BUCKETS):
+            Xb, _, mask = self.batch(X, None, indices, self._columns(EVALUATION_BATCH))
+            result[indices] = np.asarray(fn(Xb, mask))[: len(indices)]
         return result
 
     def predict(self, X):

@@ -44,11 +44,11 @@ def layer_specs(structure, sizes):
 
 
 def compiled(structure, truncate_gradient=-1, masked=True):
-    """(f, names): f(X, Y, mask, *params) -> [loss, *grads], compiled once per structure.
+    """(f, names): f(X, Y, mask, *params) -> [loss, *grads], compiled once per structure and backend.
 
     ``masked=False`` gives the model's loss without a mask (``mask`` is then ignored).
     """
-    key = (structure, truncate_gradient, masked)
+    key = (structure, truncate_gradient, masked, compile.get_backend())
     if key not in _functions:
         model = LanguageModel(
             PLACEHOLDER_VOCAB,

@@ -99,7 +99,7 @@ def minibatch_cases():
 
 
 @pytest.mark.parametrize("case", ["language model", "tagger", "classifier"])
-def test_a_minibatch_gradient_is_the_sum_of_its_sequences_gradients(case):
+def test_a_minibatch_gradient_is_the_sum_of_its_sequences_gradients_and_padding_columns_add_nothing(case):
     model, X, Y = minibatch_cases()[case]
     X, Y = model._check(X, Y)
     Xs, Ys = model._symbolic_inputs()
@@ -107,9 +107,11 @@ def test_a_minibatch_gradient_is_the_sum_of_its_sequences_gradients(case):
     params = list(model.params.values())
     gradients = compile.function([Xs, Ys, mask], aesara.grad(model.symbolic_loss(Xs, Ys, mask), params))
     together = gradients(*model.batch(X, Y, list(range(len(X)))))
+    widened = gradients(*model.batch(X, Y, list(range(len(X))), columns=len(X) + 3))
     alone = [gradients(*model.batch(X, Y, [i])) for i in range(len(X))]
-    for name, batch_gradient, *single in zip(model.params, together, *alone):
+    for name, batch_gradient, wide_gradient, *single in zip(model.params, together, widened, *alone):
         np.testing.assert_allclose(batch_gradient, np.sum(single, axis=0), rtol=1e-10, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(wide_gradient, batch_gradient, rtol=1e-12, atol=1e-14, err_msg=name)
 
 
 def test_tagger_learns_four_bit_parity(tagger):
@@ -273,3 +275,33 @@ def test_bad_training_data_is_refused_before_anything_compiles():
         tagger.fit([np.zeros((3, 1))], [np.zeros(3, dtype=int)])
     with pytest.raises(ValueError, match="3 steps but Y\\[0\\] has 2"):
         tagger.fit([np.zeros((3, 2))], [np.zeros(2, dtype=int)])
+
+
+def test_optimizer_state_round_trips_and_is_checked(classifier):
+    model, _ = classifier
+    (key,) = model.optimizer_states
+    state = model.optimizer_state(key)
+    assert set(state) == {f"{name}_state" for name in model.params}
+    assert any(np.abs(value).max() > 0 for value in state.values()), "momentum has moved"
+    model.set_optimizer_state(key, {name: np.zeros_like(value) for name, value in state.items()})
+    assert all(not np.any(value) for value in model.optimizer_state(key).values())
+    model.set_optimizer_state(key, state)
+    for name, value in model.optimizer_state(key).items():
+        np.testing.assert_array_equal(value, state[name])
+    with pytest.raises(ValueError, match="does not match"):
+        model.set_optimizer_state(key, {})
+    name = next(iter(state))
+    with pytest.raises(ValueError, match=name):
+        model.set_optimizer_state(key, {**state, name: np.zeros(7)})
+    with pytest.raises(KeyError, match="call train_step first"):
+        model.optimizer_state(("adagrad", (), 0.0, None))
+
+
+def test_save_stores_extra_metadata_and_load_names_a_checkpoint(classifier, tmp_path):
+    model, _ = classifier
+    path = model.save(tmp_path / "model.npz", metadata={"vocabulary": ["a", "b"]})
+    assert io.load_arrays(path)[1]["vocabulary"] == ["a", "b"]
+    assert SequenceClassifier.load(path).config() == model.config()
+    checkpoint = io.save_arrays(tmp_path / "checkpoint.npz", {"param/x": np.zeros(1)}, {"kind": "aerann-checkpoint"})
+    with pytest.raises(ValueError, match="is a training checkpoint: use aerann.run.model_from_checkpoint"):
+        SequenceClassifier.load(checkpoint)
