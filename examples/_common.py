@@ -7,7 +7,6 @@ figures into ``--out``; the tests read them back.
 import argparse
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path

@@ -33,7 +33,6 @@ import aesara  # noqa: E402
 import aesara.tensor as at  # noqa: E402
 from aesara.tensor.special import log_softmax, softmax  # noqa: E402
 
-import aerann
 from aerann import compile, corpora, graph, optim, units
 
 

@@ -15,6 +15,7 @@ written out below (tanh hidden layer, sigmoid output, full-batch Adam).
 """
 
 import time
+from pathlib import Path
 
 import numpy as np
 from _common import Timer, out_dir, parser, pyplot, write_results
@@ -30,7 +31,7 @@ def all_sequences(bits: int) -> np.ndarray:
 def read_sequences(path) -> np.ndarray:
     """Bit strings from a text file, one per line ("0110..." or "0 1 1 0"); all of the same length."""
     rows = []
-    for number, line in enumerate(open(path, encoding="utf-8"), 1):
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         digits = line.replace(" ", "").replace(",", "").strip()
         if not digits:
             continue
