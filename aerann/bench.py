@@ -62,35 +62,52 @@ def interleaved(candidates: dict, rounds: int, calls: int) -> dict:
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def keep_fastest_torch(times: dict):
-    """Replace PyTorch's thread-count variants in ``times`` by the fastest; returns its thread count.
+def keep_fastest(times: dict, name: str):
+    """Replace ``name``'s thread-count variants in ``times`` by the fastest; returns its thread count.
 
-    PyTorch is timed with one thread and with all of them (its default) and
-    keeps its better figure: on a busy machine one thread often wins.
+    aerann and PyTorch are each timed with one thread and with all cores,
+    and each keeps its better figure: on a busy machine one thread often wins,
+    on an idle one all cores do.
     """
-    variants = {name: times.pop(name) for name in list(times) if name.startswith("torch/")}
+    variants = {key: times.pop(key) for key in list(times) if key.startswith(f"{name}/")}
     if not variants:
         return None
     best = min(variants, key=variants.get)
-    times["torch"] = variants[best]
+    times[name] = variants[best]
     return int(best.split("/")[1])
 
 
-def torch_variants(torch, step) -> dict:
-    """``step`` run with 1 and with all of PyTorch's threads, as separately timed candidates."""
-    most = torch.get_num_threads()
+def thread_variants(name, step, set_threads, default, cores=None) -> dict:
+    """``step`` run with 1 thread and with every core, as separately timed candidates ``name/threads``."""
+    cores = cores or os.cpu_count() or 1
 
     def with_threads(count):
         def run():
-            torch.set_num_threads(count)
+            set_threads(count)
             try:
                 step()
             finally:
-                torch.set_num_threads(most)
+                set_threads(default)
 
         return run
 
-    return {f"torch/{count}": with_threads(count) for count in sorted({1, most})}
+    return {f"{name}/{count}": with_threads(count) for count in sorted({1, cores})}
+
+
+def aerann_variants(step) -> dict:
+    """aerann's ``step`` with Aesara's BLAS at 1 thread and at every core (when that BLAS is linked)."""
+    library = aesara_setup.scipy_openblas()
+    if not (library and aesara.config.blas__ldflags):
+        return {"aerann/1": step}
+    openblas = ctypes.CDLL(str(library))
+    default = openblas.openblas_get_num_threads()
+    return thread_variants("aerann", step, openblas.openblas_set_num_threads, default)
+
+
+def torch_variants(torch, step) -> dict:
+    """PyTorch's ``step`` with 1 thread and with all of its threads (its default)."""
+    most = torch.get_num_threads()
+    return thread_variants("torch", step, torch.set_num_threads, most, most)
 
 
 def matmul_probe(size: int, rounds: int) -> float:
@@ -109,18 +126,18 @@ def _timed_build(what: str, build):
 
 
 # -- the tutorial model, one sentence per step ------------------------------------------
-def _torch_tutorial_step(torch, U, V, W, x, y, learning_rate, dtype):
+def torch_tutorial_step(torch, U, V, W, x, y, learning_rate, dtype, device="cpu"):
     """PyTorch's best form of the tutorial step: sparse embedding of U's columns, nn.RNN, summed CE."""
     hidden = W.shape[0]
-    columns = torch.nn.Parameter(torch.tensor(U.T, dtype=dtype))
-    output = torch.nn.Parameter(torch.tensor(V, dtype=dtype))
-    rnn = torch.nn.RNN(hidden, hidden, bias=False).to(dtype)
+    columns = torch.nn.Parameter(torch.tensor(U.T, dtype=dtype, device=device))
+    output = torch.nn.Parameter(torch.tensor(V, dtype=dtype, device=device))
+    rnn = torch.nn.RNN(hidden, hidden, bias=False).to(device=device, dtype=dtype)
     with torch.no_grad():
         rnn.weight_ih_l0.copy_(torch.eye(hidden, dtype=dtype))  # the input is U[:, x_t] itself
         rnn.weight_hh_l0.copy_(torch.tensor(W, dtype=dtype))
     rnn.weight_ih_l0.requires_grad_(False)
     optimizer = torch.optim.SGD([columns, output, rnn.weight_hh_l0], lr=learning_rate)
-    x_t, y_t = torch.as_tensor(x, dtype=torch.long), torch.as_tensor(y, dtype=torch.long)
+    x_t, y_t = (torch.as_tensor(a, dtype=torch.long, device=device) for a in (x, y))
 
     def step():
         optimizer.zero_grad(set_to_none=True)
@@ -147,30 +164,38 @@ def tutorial_steps(vocab, hidden, words, rounds, calls, learning_rate=0.005):
                 f"RNNTheano {dtype} (vocabulary {vocab}, hidden {hidden})",
                 lambda: RNNTheano(vocab, hidden, bptt_truncate=words),
             )
-        candidates = {"aerann": lambda: model.sgd_step(x, y, learning_rate)}
+        candidates = aerann_variants(lambda: model.sgd_step(x, y, learning_rate))
         if dtype == "float64":
             reference = RNNNumpy(vocab, hidden, bptt_truncate=words)
             candidates["numpy"] = lambda: reference.sgd_step(x, y, learning_rate)
         if torch is not None:
             U, V, W = (p.get_value() for p in (model.U, model.V, model.W))
             torch_dtype = getattr(torch, dtype)
-            step = _torch_tutorial_step(torch, U, V, W, x, y, learning_rate, torch_dtype)
+            step = torch_tutorial_step(torch, U, V, W, x, y, learning_rate, torch_dtype)
             candidates.update(torch_variants(torch, step))
         results[dtype] = interleaved(candidates, rounds, calls)
-        results[dtype]["torch threads"] = keep_fastest_torch(results[dtype])
+        results[dtype]["aerann threads"] = keep_fastest(results[dtype], "aerann")
+        results[dtype]["torch threads"] = keep_fastest(results[dtype], "torch")
     return results
+
+
+def _with_threads(text, threads) -> str:
+    return f"{f'{text} ({threads}t)':>15}"
 
 
 def report_steps(results, vocab, hidden, words) -> list[str]:
     """Print the step table; returns the targets missed."""
     missed = []
     print(f"\nPer-sentence SGD step, tutorial model (vocabulary {vocab}, hidden {hidden}, {words} words, full BPTT)")
-    print(f"  {'dtype':<8} {'RNNNumpy':>10} {'aerann':>10} {'PyTorch (threads)':>17} {'NumPy/aerann':>13} {'aerann/PyTorch':>15}")
+    print("  (threads: the faster of 1 and all cores, for aerann's BLAS and for PyTorch)")
+    print(f"  {'dtype':<8} {'RNNNumpy':>10} {'aerann':>15} {'PyTorch':>15} {'NumPy/aerann':>13} {'aerann/PyTorch':>15}")
     for dtype, times in results.items():
         ours, numpy_time, torch_time = times["aerann"], times.get("numpy"), times.get("torch")
-        cells = [f"{t * 1e3:9.2f}ms" if t else f"{'-':>11}" for t in (numpy_time, ours, torch_time)]
-        if torch_time:
-            cells[2] += f" ({times['torch threads']}t)"
+        cells = [
+            f"{numpy_time * 1e3:8.2f}ms" if numpy_time else f"{'-':>10}",
+            _with_threads(f"{ours * 1e3:.2f}ms", times["aerann threads"]),
+            _with_threads(f"{torch_time * 1e3:.2f}ms", times["torch threads"]) if torch_time else f"{'-':>15}",
+        ]
         vs_numpy = f"{numpy_time / ours:12.1f}x" if numpy_time else f"{'-':>13}"
         vs_torch = f"{ours / torch_time:14.2f}x" if torch_time else f"{'(no torch)':>15}"
         print(f"  {dtype:<8} {' '.join(cells)} {vs_numpy} {vs_torch}")
@@ -189,22 +214,22 @@ def flop_per_token(unit, vocab, embed, hidden) -> float:
     return 3.0 * (recurrent + output)
 
 
-def _batch_data(vocab, steps, batch):
+def batch_data(vocab, steps, batch):
     rng = np.random.default_rng(2)
     X = rng.integers(0, vocab, (steps, batch)).astype(np.int32)
     Y = rng.integers(0, vocab, (steps, batch)).astype(np.int32)
     return X, Y
 
 
-def _torch_language_model_step(torch, kind, vocab, embed, hidden, X, Y, learning_rate):
+def torch_language_model_step(torch, kind, vocab, embed, hidden, X, Y, learning_rate, device="cpu"):
     """PyTorch's language model: sparse nn.Embedding, nn.RNN/GRU/LSTM, nn.Linear, summed CE, SGD."""
     torch.manual_seed(0)
     embedding = torch.nn.Embedding(vocab, embed, sparse=True)
     recurrent = getattr(torch.nn, kind)(embed, hidden)
     output = torch.nn.Linear(hidden, vocab)
-    modules = (embedding, recurrent, output)
+    modules = [module.to(device) for module in (embedding, recurrent, output)]
     optimizer = torch.optim.SGD([p for m in modules for p in m.parameters()], lr=learning_rate)
-    x_t, y_t = torch.as_tensor(X, dtype=torch.long), torch.as_tensor(Y, dtype=torch.long)
+    x_t, y_t = (torch.as_tensor(a, dtype=torch.long, device=device) for a in (X, Y))
 
     def step():
         optimizer.zero_grad(set_to_none=True)
@@ -220,21 +245,21 @@ def _torch_language_model_step(torch, kind, vocab, embed, hidden, X, Y, learning
 def language_model_throughput(vocab, embed, hidden, steps, batch, rounds, calls, learning_rate=0.001):
     """Tokens per second of aerann's and PyTorch's language models, float32, per unit."""
     torch = _torch()
-    X, Y = _batch_data(vocab, steps, batch)
+    X, Y = batch_data(vocab, steps, batch)
     mask = np.ones((steps, batch), dtype=np.float32)
     results = {}
     for unit, torch_kind in UNITS:
         with aesara.config.change_flags(floatX="float32"):
             model = LanguageModel(vocab, embed, [(unit, hidden)], seed=0)
             train = _timed_build(f"{unit} language model step (float32)", lambda: model.train_step("sgd"))
-        candidates = {"aerann": lambda: train(X, Y, mask, learning_rate)}
+        candidates = aerann_variants(lambda: train(X, Y, mask, learning_rate))
         if torch is not None:
-            step = _torch_language_model_step(torch, torch_kind, vocab, embed, hidden, X, Y, learning_rate)
+            step = torch_language_model_step(torch, torch_kind, vocab, embed, hidden, X, Y, learning_rate)
             candidates.update(torch_variants(torch, step))
         seconds = interleaved(candidates, rounds, calls)
-        threads = keep_fastest_torch(seconds)
+        threads = {name: keep_fastest(seconds, name) for name in ("aerann", "torch")}
         results[unit] = {name: steps * batch / s for name, s in seconds.items()}
-        results[unit]["torch threads"] = threads
+        results[unit].update({f"{name} threads": count for name, count in threads.items()})
     return results
 
 
@@ -245,16 +270,18 @@ def report_throughput(results, probe, vocab, embed, hidden, steps, batch) -> lis
         f"\nTraining throughput, float32 language models (vocabulary {vocab}, embedding {embed}, "
         f"hidden {hidden}, batch {batch} x {steps} steps)"
     )
-    print(f"  {'unit':<6} {'aerann tok/s':>13} {'PyTorch tok/s (threads)':>24} {'aerann/PyTorch':>15} {'of probe':>9}")
+    print("  (threads: the faster of 1 and all cores, for aerann's BLAS and for PyTorch)")
+    print(f"  {'unit':<6} {'aerann tok/s':>15} {'PyTorch tok/s':>15} {'aerann/PyTorch':>15} {'of probe':>9}")
     for unit, rates in results.items():
         ours, theirs = rates["aerann"], rates.get("torch")
         fraction = ours * flop_per_token(unit, vocab, embed, hidden) / probe
+        ours_cell = _with_threads(f"{ours:,.0f}", rates["aerann threads"])
         torch_cells = (
-            f"{theirs:19,.0f} ({rates['torch threads']}t) {ours / theirs:14.2f}x"
+            f"{_with_threads(f'{theirs:,.0f}', rates['torch threads'])} {ours / theirs:14.2f}x"
             if theirs
-            else f"{'-':>24} {'(no torch)':>15}"
+            else f"{'-':>15} {'(no torch)':>15}"
         )
-        print(f"  {unit:<6} {ours:13,.0f} {torch_cells} {fraction:9.2f}")
+        print(f"  {unit:<6} {ours_cell} {torch_cells} {fraction:9.2f}")
         if theirs and ours < theirs:
             missed.append(f"{unit} throughput {ours / theirs:.2f}x PyTorch's (target at least 1x)")
         if unit == "elman" and fraction < PROBE_FRACTION_TARGET:

@@ -5,6 +5,7 @@ backend (Aesara's C backend or its JAX backend) is chosen in one place:
 ``AERANN_BACKEND=c|jax`` in the environment or :func:`set_backend` in Python.
 """
 
+import contextlib
 import os
 
 import aesara
@@ -30,6 +31,17 @@ def get_backend() -> str:
 def set_backend(name: str) -> None:
     """Compile every later function for ``name`` (``"c"`` or ``"jax"``)."""
     _state["backend"] = _check(name)
+
+
+@contextlib.contextmanager
+def backend(name: str):
+    """Compile for ``name`` inside a ``with`` block, then return to the previous backend."""
+    previous = get_backend()
+    set_backend(name)
+    try:
+        yield
+    finally:
+        set_backend(previous)
 
 
 def mode():

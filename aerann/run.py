@@ -206,47 +206,19 @@ def _set_params(model, arrays, where) -> None:
 
 # -- the optimizer's state ---------------------------------------------------------------
 class OptimizerState:
-    """Read and write the shared variables an optimizer keeps (velocities, caches).
+    """Read and write the shared variables an optimizer keeps (velocities, caches) for train step ``key``."""
 
-    Uses the model's ``optimizer_state(key)`` / ``set_optimizer_state(key, values)``
-    when it has them, else its ``optimizer_states[key]`` (the shared variables
-    optim.build made); failing both, the compiled step's updated shared
-    variables that are not parameters.
-    """
-
-    def __init__(self, model, key, function):
+    def __init__(self, model, key):
         self.model, self.key = model, key
-        self.native = hasattr(model, "optimizer_state") and hasattr(model, "set_optimizer_state")
-        if not self.native:
-            found = getattr(model, "optimizer_states", {}).get(key)
-            if found is None:  # an older model class: the updated shared variables that are not parameters
-                params = {id(p) for p in model.params.values()}
-                found = [
-                    i.variable
-                    for i in function.maker.inputs
-                    if getattr(i, "update", None) is not None and id(i.variable) not in params
-                ]
-            self.variables = {}
-            for index, variable in enumerate(found):
-                name = variable.name or f"state{index}"
-                self.variables[name if name not in self.variables else f"{name}#{index}"] = variable
 
     def get(self) -> dict:
-        if self.native:
-            return {k: np.array(v) for k, v in self.model.optimizer_state(self.key).items()}
-        return {name: v.get_value() for name, v in self.variables.items()}
+        return self.model.optimizer_state(self.key)
 
     def set(self, values: dict, where="the checkpoint") -> None:
-        if self.native:
+        try:
             self.model.set_optimizer_state(self.key, values)
-            return
-        if set(values) != set(self.variables):
-            raise ValueError(f"{where}: its optimizer state does not match this optimizer")
-        for name, variable in self.variables.items():
-            if values[name].shape != variable.get_value(borrow=True).shape:
-                raise ValueError(f"{where}: optimizer state {name} has the wrong shape {values[name].shape}")
-        for name, variable in self.variables.items():
-            variable.set_value(np.asarray(values[name], dtype=variable.dtype))
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from None
 
 
 # -- metrics -----------------------------------------------------------------------------
@@ -359,9 +331,7 @@ def _check_settings(checkpoint, current) -> None:
 def _train_function(model, key):
     """The model's compiled training step for ``key`` = (optimizer, options, reg, clip)."""
     optimizer, options, reg, clip = key
-    if hasattr(model, "train_step"):
-        return model.train_step(optimizer, reg, clip, **dict(options))
-    return model._function(key)
+    return model.train_step(optimizer, reg, clip, **dict(options))
 
 
 def _finite(snapshot) -> bool:
@@ -390,7 +360,6 @@ class _Run:
         self.interrupt_requested = False
         self.last_checkpoint = None
         self.bar = None
-        self.batch = getattr(model, "batch", None) or model._batch
 
     # messages go above the progress bar
     def say(self, message: str) -> None:
@@ -474,7 +443,7 @@ class _Run:
 
     def prepare(self, key, resume_from=None):
         self.train_fn = _train_function(self.model, key)
-        self.state = OptimizerState(self.model, key, self.train_fn)
+        self.state = OptimizerState(self.model, key)
         if resume_from is not None:
             self.load(resume_from)
         else:  # a new run starts a new optimizer, whatever an earlier fit or run left in its state
@@ -511,7 +480,8 @@ class _Run:
                     while self.position < len(batches):
                         if self.interrupt_requested:
                             raise Interrupted(self.save_checkpoint(), self.step)
-                        Xb, Yb, mask = self.batch(X, Y, batches[self.position])
+                        columns = self.model._columns(self.settings["batch_size"])  # fixed shapes on JAX
+                        Xb, Yb, mask = self.model.batch(X, Y, batches[self.position], columns)
                         start = time.perf_counter()
                         loss = float(self.train_fn(Xb, Yb, mask, self.lr))
                         elapsed = time.perf_counter() - start

@@ -29,12 +29,8 @@ EXAMPLES = 5  # per test; each example runs compiled programs, it does not compi
 
 def on_backend(name, run):
     """``run()`` with every function it compiles built for backend ``name``."""
-    previous = compile.get_backend()
-    compile.set_backend(name)
-    try:
+    with compile.backend(name):
         return run()
-    finally:
-        compile.set_backend(previous)
 
 
 def padded(X, Y, mask):

@@ -15,12 +15,9 @@ from aerann.models import LanguageModel, SequenceClassifier  # noqa: E402
 
 
 def on_backend(name, run):
-    previous = compile.get_backend()
-    compile.set_backend(name)
-    try:
+    """``run()`` with every function it compiles built for backend ``name``."""
+    with compile.backend(name):
         return run()
-    finally:
-        compile.set_backend(previous)
 
 
 def language_data():

@@ -7,7 +7,6 @@ otherwise: trace-time shape folding (aerann.jax_ops) lets one compiled JAX
 function serve every sequence length.
 """
 
-import contextlib
 
 import aesara
 import aesara.tensor as at
@@ -24,14 +23,7 @@ TOLERANCE = dict(rtol=1e-10, atol=1e-10)
 _compiled = {}
 
 
-@contextlib.contextmanager
-def backend(name):
-    previous = compile.get_backend()
-    compile.set_backend(name)
-    try:
-        yield
-    finally:
-        compile.set_backend(previous)
+backend = compile.backend
 
 
 def both(key, build):
@@ -198,6 +190,18 @@ def build_stack(params, shape=(None, None)):
 
 
 # ------------------------------------------------------------------ tests
+
+
+def test_the_backend_block_compiles_for_jax_and_restores_the_previous_backend():
+    assert compile.get_backend() == "c" and compile.mode() is None
+    with pytest.raises(RuntimeError, match="inside"):
+        with compile.backend("jax"):
+            assert compile.get_backend() == "jax" and compile.mode() == "JAX"
+            raise RuntimeError("inside")
+    assert compile.get_backend() == "c"
+    with pytest.raises(ValueError, match="unknown backend 'cuda'"):
+        with compile.backend("cuda"):
+            pass
 
 
 def test_register_is_idempotent_and_enables_x64():

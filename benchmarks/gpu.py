@@ -1,0 +1,169 @@
+"""GPU benchmark: aerann on Aesara's JAX backend against PyTorch (cuDNN) and hand-written JAX.
+
+Prints, in one run, the per-sentence SGD step of the tutorial model
+(vocabulary 8000, hidden 100, 45 words, float32, full BPTT) and the training
+throughput at batch 64 of Elman, GRU and LSTM language models, as ratios
+against PyTorch on the same GPU and against a hand-written JAX model
+(``lax.scan`` + ``jax.value_and_grad``) of the tutorial's network.
+
+Without a GPU it says so and exits 0 (CI has none); ``--allow-cpu`` runs it
+on JAX's CPU device instead, which checks the script, not the speed.
+
+    python benchmarks/gpu.py            # on a machine with a GPU and CUDA JAX
+    python benchmarks/gpu.py --quick --allow-cpu
+"""
+
+import argparse
+import sys
+import time
+
+import aerann
+from aerann import bench
+
+SIZES = {
+    "full": dict(vocab=8000, hidden=100, words=45, batch=64, steps=32, rounds=7, calls=5),
+    "quick": dict(vocab=50, hidden=8, words=6, batch=4, steps=5, rounds=2, calls=1),
+}
+
+
+def gpu_device(allow_cpu: bool):
+    """JAX's first GPU, or its CPU when allowed; None when there is no GPU."""
+    import jax
+
+    try:
+        return jax.devices("gpu")[0]
+    except RuntimeError:
+        return jax.devices("cpu")[0] if allow_cpu else None
+
+
+def synchronised(step, wait):
+    """``step`` followed by ``wait()``, so asynchronous GPU work is inside the timing."""
+
+    def run():
+        result = step()
+        wait(result)
+
+    return run
+
+
+def jax_tutorial_step(vocab, hidden, x, y, learning_rate):
+    """The tutorial's network written directly in JAX: one jitted SGD step on device arrays."""
+    import jax
+    import jax.numpy as jnp
+
+    key = jax.random.PRNGKey(0)
+    shapes = {"U": (hidden, vocab), "V": (vocab, hidden), "W": (hidden, hidden)}
+    params = {n: 0.01 * jax.random.normal(jax.random.fold_in(key, i), s) for i, (n, s) in enumerate(shapes.items())}
+
+    def loss(params, x, y):
+        def step(s, u_t):
+            s = jnp.tanh(u_t + s @ params["W"].T)
+            return s, s
+
+        _, states = jax.lax.scan(step, jnp.zeros(hidden), params["U"].T[x])
+        logits = states @ params["V"].T
+        return -jnp.sum(jnp.take_along_axis(jax.nn.log_softmax(logits), y[:, None], axis=1))
+
+    @jax.jit
+    def sgd(params, x, y):
+        value, grads = jax.value_and_grad(loss)(params, x, y)
+        return {n: params[n] - learning_rate * grads[n] for n in params}, value
+
+    state = {"params": params}
+    x, y = jnp.asarray(x), jnp.asarray(y)
+
+    def run():
+        state["params"], value = sgd(state["params"], x, y)
+        return value
+
+    return run
+
+
+def per_sentence(size, torch, device):
+    import aesara
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, size["vocab"], size["words"]).astype(np.int32)
+    y = rng.integers(0, size["vocab"], size["words"]).astype(np.int32)
+    with aesara.config.change_flags(floatX="float32"):
+        np.random.seed(10)
+        model = bench._timed_build(
+            "RNNTheano on JAX", lambda: aerann.RNNTheano(size["vocab"], size["hidden"], bptt_truncate=size["words"])
+        )
+    candidates = {
+        "aerann": lambda: model.sgd_step(x, y, 0.005),
+        "jax": synchronised(jax_tutorial_step(size["vocab"], size["hidden"], x, y, 0.005), lambda v: v.block_until_ready()),
+    }
+    if torch is not None:
+        U, V, W = (p.get_value() for p in (model.U, model.V, model.W))
+        step = bench.torch_tutorial_step(torch, U, V, W, x, y, 0.005, torch.float32, "cuda")
+        candidates["torch"] = synchronised(step, lambda _: torch.cuda.synchronize())
+    return bench.interleaved(candidates, size["rounds"], size["calls"])
+
+
+def throughput(size, torch, units):
+    import aesara
+    import numpy as np
+
+    X, Y = bench.batch_data(size["vocab"], size["steps"], size["batch"])
+    mask = np.ones(X.shape, dtype=np.float32)
+    tokens = X.size
+    results = {}
+    for unit, torch_kind in bench.UNITS:
+        if unit not in units:
+            continue
+        with aesara.config.change_flags(floatX="float32"):
+            model = aerann.LanguageModel(size["vocab"], size["hidden"], [(unit, size["hidden"])], seed=0)
+            train = bench._timed_build(f"{unit} language model on JAX", lambda: model.train_step("sgd"))
+        candidates = {"aerann": lambda: train(X, Y, mask, 0.001)}
+        if torch is not None:
+            step = bench.torch_language_model_step(
+                torch, torch_kind, size["vocab"], size["hidden"], size["hidden"], X, Y, 0.001, "cuda"
+            )
+            candidates["torch"] = synchronised(step, lambda _: torch.cuda.synchronize())
+        seconds = bench.interleaved(candidates, size["rounds"], size["calls"])
+        results[unit] = {name: tokens / s for name, s in seconds.items()}
+    return results
+
+
+def cuda_torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch if torch.cuda.is_available() else None
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks that the benchmark runs")
+    parser.add_argument("--allow-cpu", action="store_true", help="run on JAX's CPU device when there is no GPU")
+    units = [unit for unit, _ in bench.UNITS]
+    parser.add_argument("--units", nargs="+", choices=units, default=units, help="language models to time")
+    args = parser.parse_args(argv)
+    device = gpu_device(args.allow_cpu)
+    if device is None:
+        print("No GPU found by JAX: skipped (install a CUDA JAX on a GPU machine; --allow-cpu to check the script).")
+        return 0
+    aerann.set_backend("jax")
+    size = SIZES["quick" if args.quick else "full"]
+    torch = cuda_torch()
+    print(f"aerann {aerann.__version__} GPU benchmark on {device.device_kind} ({device.platform}), {time.strftime('%Y-%m-%d')}")
+    if torch is None:
+        print("  PyTorch rows are skipped: no CUDA PyTorch here.")
+    steps = per_sentence(size, torch, device)
+    print(f"\nPer-sentence SGD step (vocabulary {size['vocab']}, hidden {size['hidden']}, {size['words']} words, float32)")
+    for name, seconds in steps.items():
+        print(f"  {name:<7} {seconds * 1e3:9.3f} ms   aerann/{name}: {steps['aerann'] / seconds:.2f}x")
+    rates = throughput(size, torch, args.units)
+    print(f"\nThroughput at batch {size['batch']} x {size['steps']} steps (tokens/s, float32)")
+    for unit, rate in rates.items():
+        versus = f"   aerann/PyTorch: {rate['aerann'] / rate['torch']:.2f}x" if "torch" in rate else ""
+        others = "".join(f"  {name} {value:,.0f}" for name, value in rate.items() if name != "aerann")
+        print(f"  {unit:<6} aerann {rate['aerann']:,.0f}{others}{versus}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

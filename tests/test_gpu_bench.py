@@ -1,0 +1,39 @@
+"""benchmarks/gpu.py skips cleanly without a GPU and, on JAX's CPU device, runs every row."""
+
+import re
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("jax")
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu.py"
+
+
+@pytest.fixture(scope="module")
+def gpu_bench():
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        yield runpy.run_path(str(SCRIPT))
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+        from aerann import compile
+
+        compile.set_backend("c")
+
+
+def test_without_a_gpu_it_says_so_and_exits_0(gpu_bench, capsys, monkeypatch):
+    monkeypatch.setitem(gpu_bench["main"].__globals__, "gpu_device", lambda allow_cpu: None)
+    assert gpu_bench["main"]([]) == 0
+    assert "No GPU found by JAX: skipped" in capsys.readouterr().out
+
+
+def test_on_the_cpu_device_it_times_aerann_against_hand_written_jax(gpu_bench, capsys):
+    assert gpu_bench["main"](["--quick", "--allow-cpu", "--units", "elman"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"GPU benchmark on .* \(cpu\)", out)
+    assert re.search(r"aerann +[\d.]+ ms +aerann/aerann: 1\.00x", out)
+    assert re.search(r"jax +[\d.]+ ms +aerann/jax: [\d.]+x", out)
+    assert re.search(r"elman +aerann [\d,]+", out)
