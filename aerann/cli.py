@@ -289,6 +289,7 @@ def _train(args) -> None:
     try:
         result = run.train(
             model, X, Y, out,
+            model_metadata={"vocabulary": list(vocab.index_to_word)},
             validation=validation,
             epochs=options["epochs"],
             batch_size=options["batch_size"],
@@ -342,9 +343,12 @@ def _load_model(model_arg, vocab_arg):
     vocab_path = Path(vocab_arg) if vocab_arg else folder / VOCABULARY_FILE
     if getattr(model, "vocab_size", None) is None:
         raise CommandError(f"{model_path} holds a {type(model).__name__} of real-valued inputs, not of text")
-    if not vocab_path.is_file():
+    if not vocab_arg and isinstance(metadata.get("vocabulary"), list):
+        vocab = text.Vocabulary(metadata["vocabulary"])  # the model file carries its vocabulary
+    elif not vocab_path.is_file():
         raise CommandError(f"no vocabulary file at {vocab_path} (pass --vocab)")
-    vocab = text.Vocabulary.load(vocab_path)
+    else:
+        vocab = text.Vocabulary.load(vocab_path)
     if len(vocab) != model.vocab_size:
         raise CommandError(f"{model_path} has a vocabulary of {model.vocab_size} words but {vocab_path} has {len(vocab)}")
     return model, vocab, model_path

@@ -66,7 +66,7 @@ def _prose(block: str) -> str | None:
     return paragraph
 
 
-def _prose_paragraphs(topic: str):
+def prose_paragraphs(topic: str):
     """The prose paragraphs of one help topic, in order."""
     introduction = None  # the last paragraph that was not part of a literal block
     for block in re.split(r"\n\s*\n", topic):
@@ -102,7 +102,7 @@ def pydoc_text(clean: bool = True) -> str:
 
     if not clean:
         return "\n\n".join(topics[key] for key in sorted(topics))
-    return "\n\n".join(p for key in sorted(topics) for p in _prose_paragraphs(topics[key]))
+    return "\n\n".join(p for key in sorted(topics) for p in prose_paragraphs(topics[key]))
 
 
 @functools.lru_cache(maxsize=2)

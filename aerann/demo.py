@@ -23,7 +23,7 @@ MODEL_FILE = "rnn-theano.npz"
 VOCABULARY_FILE = "vocabulary.json"
 
 
-def _step_time(step, x, y, repeats: int = 5) -> float:
+def step_time(step, x, y, repeats: int = 5) -> float:
     """Median seconds of ``step(x, y, 0.0)`` (a zero learning rate leaves the model as it was)."""
     step(x, y, 0.0)
     times = []
@@ -34,7 +34,7 @@ def _step_time(step, x, y, repeats: int = 5) -> float:
     return float(np.median(times))
 
 
-def _print_pair(x, y, vocab) -> None:
+def print_pair(x, y, vocab) -> None:
     print(f"x:\n{' '.join(vocab.decode(x))}\n{list(map(int, x))}")
     print(f"y:\n{' '.join(vocab.decode(y))}\n{list(map(int, y))}")
 
@@ -70,7 +70,7 @@ def run(
     print(f"\nExample sentence: '{' '.join(example[1:-1])}'")
     print(f"Example sentence after pre-processing: {vocab.decode(vocab.encode(example))}\n")
     X_train, y_train = training_data(chosen, vocab)
-    _print_pair(X_train[0], y_train[0], vocab)
+    print_pair(X_train[0], y_train[0], vocab)
 
     start = time.perf_counter()
     np.random.seed(seed)
@@ -82,8 +82,8 @@ def run(
 
     np.random.seed(seed)
     reference = RNNNumpy(len(vocab), hidden_dim=hidden_dim, bptt_truncate=bptt_truncate)
-    numpy_step = _step_time(reference.sgd_step, X_train[0], y_train[0])
-    theano_step = _step_time(model.sgd_step, X_train[0], y_train[0])
+    numpy_step = step_time(reference.sgd_step, X_train[0], y_train[0])
+    theano_step = step_time(model.sgd_step, X_train[0], y_train[0])
     print(
         f"SGD step on one sentence of {len(X_train[0])} words: RNNNumpy {numpy_step * 1e3:.2f} ms, "
         f"RNNTheano {theano_step * 1e3:.2f} ms ({numpy_step / theano_step:.1f}x faster)\n"

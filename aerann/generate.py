@@ -6,7 +6,9 @@ import numpy as np
 
 
 def _next_word_probabilities(model, tokens) -> np.ndarray:
-    """The model's distribution over the word after ``tokens`` (RNNNumpy or RNNTheano)."""
+    """The model's distribution over the word after ``tokens`` (RNNNumpy, RNNTheano or a LanguageModel)."""
+    if hasattr(model, "predict_proba"):
+        return np.array(model.predict_proba([np.asarray(tokens, dtype=np.int32)])[0][-1], dtype=np.float64)
     result = model.forward_propagation(tokens)
     probabilities = result[0] if isinstance(result, tuple) else result  # RNNNumpy returns (o, s)
     return np.array(probabilities[-1], dtype=np.float64)
@@ -21,6 +23,7 @@ def _length(value, name: str) -> int:
 def generate_sentence(model, vocab, min_length=0, max_length=50, rng=None) -> list[str]:
     """Sample one sentence, word by word, until SENTENCE_END or ``max_length`` words.
 
+    ``model`` is RNNNumpy, RNNTheano or a LanguageModel.
     Starting from SENTENCE_START, each next word is drawn from the model's
     distribution with UNKNOWN_TOKEN and SENTENCE_START removed and the rest
     renormalised (the tutorial re-draws UNKNOWN_TOKEN instead, which gives the
@@ -37,8 +40,9 @@ def generate_sentence(model, vocab, min_length=0, max_length=50, rng=None) -> li
     if not 0 <= min_length <= max_length:
         raise ValueError(f"need 0 <= min_length <= max_length, got {min_length} and {max_length}")
     size = len(vocab.index_to_word)
-    if size != model.word_dim:
-        raise ValueError(f"the vocabulary has {size} words but the model {model.word_dim}")
+    model_size = getattr(model, "word_dim", None) or model.vocab_size
+    if size != model_size:
+        raise ValueError(f"the vocabulary has {size} words but the model {model_size}")
     start, end = vocab.start_index, vocab.end_index
     banned = [vocab.unknown_index, start]
     if min_length > 0 and len(set(range(size)) - {*banned, end}) == 0:

@@ -590,6 +590,7 @@ def train(
     resume_learning_rate=None,
     run_info=None,
     files=None,
+    model_metadata=None,
     callback=None,
 ) -> RunResult:
     """Train ``model`` on (X, Y) in the run folder ``out``; see the module's docs for what it holds.
@@ -608,7 +609,8 @@ def train(
     optimizer's state (velocities, caches) from zero.  ``files`` maps extra
     file names to ``write(path)`` callables, written atomically into ``out``
     before training starts (a vocabulary, say); ``run_info`` is stored in
-    run.json.  ``callback(run, loss)`` is called after every step.
+    run.json; ``model_metadata`` (JSON, e.g. the vocabulary) goes into the
+    final model file.  ``callback(run, loss)`` is called after every step.
     """
     X, Y = model._check(X, Y)
     if validation is not None:
@@ -690,7 +692,7 @@ def train(
     lock = _lock(out)
     try:
         return _train_in(run, model, out, key, checkpoint, created, files, epochs, learning_rate, settings,
-                         run_info, compile_seconds, plot_loss, resume_learning_rate)
+                         run_info, compile_seconds, plot_loss, resume_learning_rate, model_metadata)
     finally:
         lock.close()
 
@@ -714,7 +716,7 @@ def _lock(out):
 
 
 def _train_in(run, model, out, key, checkpoint, created, files, epochs, learning_rate, settings, run_info,
-              compile_seconds, plot_loss, resume_learning_rate):
+              compile_seconds, plot_loss, resume_learning_rate, model_metadata):
     (out / CHECKPOINT_DIR).mkdir(exist_ok=True)
     remove_stale_temporaries(out)
     try:
@@ -758,7 +760,7 @@ def _train_in(run, model, out, key, checkpoint, created, files, epochs, learning
             run.log.write("killed", step=run.step)
             raise
         final = run.save_checkpoint()
-        model_path = model.save(out / MODEL_FILE)
+        model_path = model.save(out / MODEL_FILE, metadata=model_metadata)
         run.log.write("end", step=run.step, seconds=round(time.perf_counter() - began, 3))
     finally:
         run.log.close()

@@ -51,23 +51,13 @@ def pydoc_author(patterns):
     """Tokenised sentences (wrapped in start/end tokens) of the help topics matching ``patterns``."""
     from pydoc_data.topics import topics
 
-    paragraphs = [p for key in _topic_keys(patterns, sorted(topics)) for p in corpora._prose_paragraphs(topics[key])]
+    paragraphs = [p for key in _topic_keys(patterns, sorted(topics)) for p in corpora.prose_paragraphs(topics[key])]
     return tokenize_documents(paragraphs)
 
 
 def read_lines(path):
     """One verse per line, tokenised and wrapped in start/end tokens."""
     return [[SENTENCE_START, *words, SENTENCE_END] for words in (tokenize_words(line.lower()) for line in load_lines(path)) if words]
-
-
-class _Sampler:
-    """A LanguageModel seen as the tutorial's models are by aerann.generate_sentence."""
-
-    def __init__(self, model):
-        self.model, self.word_dim = model, model.vocab_size
-
-    def forward_propagation(self, tokens):
-        return self.model.predict_proba([np.asarray(tokens, dtype=np.int32)])[0]
 
 
 def train_lm(unit, lines, vocab, args, label):
@@ -86,8 +76,7 @@ def train_lm(unit, lines, vocab, args, label):
 
 def poem(model, vocab, rng, lines=4, max_words=15):
     """Four lines sampled from ``model`` (no UNKNOWN_TOKEN), each from SENTENCE_START to SENTENCE_END."""
-    sampler = _Sampler(model)
-    return [" ".join(aerann.generate_sentence(sampler, vocab, min_length=2, max_length=max_words, rng=rng))
+    return [" ".join(aerann.generate_sentence(model, vocab, min_length=2, max_length=max_words, rng=rng))
             for _ in range(lines)]
 
 

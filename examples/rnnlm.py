@@ -27,7 +27,7 @@ from _common import Timer, out_dir, parser, write_results
 
 import aerann
 from aerann import corpora
-from aerann.demo import _print_pair, _step_time
+from aerann.demo import print_pair, step_time
 from aerann.text import SENTENCE_END, SENTENCE_START, UNKNOWN_TOKEN, Vocabulary, read_comments_csv, read_text, training_data
 
 
@@ -92,7 +92,7 @@ def main(argv=None):
 
     X_train, y_train = training_data(tokenized, vocab)
     print()
-    _print_pair(X_train[10 % len(X_train)], y_train[10 % len(y_train)], vocab)
+    print_pair(X_train[10 % len(X_train)], y_train[10 % len(y_train)], vocab)
 
     # --- Part 2: the model at initialisation ---------------------------------------------------
     np.random.seed(args.seed)
@@ -117,8 +117,8 @@ def main(argv=None):
     np.random.seed(args.seed)
     with Timer() as compile_time:
         theano_model = aerann.RNNTheano(len(vocab), hidden_dim=args.hidden, bptt_truncate=args.bptt)
-    numpy_step = _step_time(numpy_model.sgd_step, x0, y0)
-    theano_step = _step_time(theano_model.sgd_step, x0, y0)
+    numpy_step = step_time(numpy_model.sgd_step, x0, y0)
+    theano_step = step_time(theano_model.sgd_step, x0, y0)
     print(f"\nRNNTheano compiled in {compile_time.seconds:.1f} s.")
     print(f"One SGD step on a sentence of {len(x0)} words (vocabulary {len(vocab)}, {args.hidden} hidden units):")
     print(f"  RNNNumpy  {numpy_step * 1e3:8.2f} ms")

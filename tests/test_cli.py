@@ -69,6 +69,12 @@ def test_train_then_resume_longer_equals_one_long_run_then_evaluate_generate_plo
     assert main(["plot", str(whole), "--output", str(tmp_path / "curve.png")]) == 0
     assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"
 
+    # The model file carries its vocabulary: it samples without vocabulary.json beside it.
+    vocabulary = json.loads((whole / "vocabulary.json").read_text())
+    assert io.load_arrays(whole / "model.npz")[1]["vocabulary"] == vocabulary["index_to_word"]
+    (whole / "vocabulary.json").unlink()
+    assert main(["generate", "--model", str(whole / "model.npz"), "--count", "1", "--seed", "3"]) == 0
+
 
 def test_train_and_evaluate_a_classifier_from_a_labelled_csv(tmp_path, capsys):
     from aerann.corpora import agreement_sentences

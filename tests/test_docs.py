@@ -32,7 +32,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-TIME_LIMIT = int(os.environ.get("AERANN_DOCS_TIME_LIMIT", "300"))  # seconds per file
+TIME_LIMIT = int(os.environ.get("AERANN_DOCS_TIME_LIMIT", "600"))  # seconds per file (a guard against hangs)
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 
 
@@ -164,9 +164,6 @@ def test_every_docs_page_is_linked_from_the_index_and_every_link_resolves():
         for target in re.findall(r"\]\(([^)#\s]+)", page.read_text(encoding="utf-8")):
             if re.match(r"^[a-z]+:", target):
                 continue  # http:, https:, mailto:
-            if not (page.parent / target).exists() and Path(target).name not in PENDING:
+            if not (page.parent / target).exists():
                 pytest.fail(f"{page.relative_to(ROOT)} links {target}, which does not exist")
 
-
-# Pages other sessions are writing; remove a name once its page exists.
-PENDING = {"benchmarks.md", "gpu.md", "examples.md"}

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from aerann import RNNNumpy, RNNTheano, generate_sentence, train_with_sgd
+from aerann import LanguageModel, RNNNumpy, RNNTheano, generate_sentence, train_with_sgd
 from aerann.corpora import agreement_sentences
 from aerann.text import SENTENCE_END, SENTENCE_START, UNKNOWN_TOKEN, Vocabulary, training_data
 
@@ -170,6 +170,17 @@ def test_generation_works_for_rnnnumpy_and_is_reproducible(data):
     sentences = [generate_sentence(model, vocab, max_length=20) for _ in range(3)]
     np.random.seed(5)
     assert sentences == [generate_sentence(model, vocab, max_length=20) for _ in range(3)]
+
+
+def test_generation_samples_a_language_models_next_word_distribution(data):
+    vocab, X, Y = data
+    model = LanguageModel(len(vocab), 3, layers=[("elman", 4)], seed=0)
+    model.fit(X[:20], Y[:20], epochs=1, batch_size=10, learning_rate=0.05)
+    words = generate_sentence(model, vocab, min_length=3, max_length=12, rng=3)
+    assert 3 <= len(words) <= 12 and UNKNOWN_TOKEN not in words and SENTENCE_START not in words
+    assert words == generate_sentence(model, vocab, min_length=3, max_length=12, rng=3)
+    with pytest.raises(ValueError, match="the vocabulary has 16 words but the model 5"):
+        generate_sentence(LanguageModel(5, 2, layers=[("elman", 2)]), vocab)
 
 
 def test_bad_generation_arguments(data):
