@@ -54,3 +54,25 @@ def test_training_on_jax_matches_the_c_backend(build, data, optimizer):
         np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
     for name, value in on_c[3].items():
         np.testing.assert_allclose(on_jax[3][name], value, rtol=1e-8, atol=1e-12, err_msg=name)
+
+
+def test_the_tutorials_rnntheano_runs_per_sentence_on_jax_as_on_c():
+    from aerann import RNNTheano
+
+    sentences = [([0, 3, 4, 5], [3, 4, 5, 1]), ([2, 6, 1], [6, 1, 7])]  # two lengths: two programs
+
+    def train():
+        np.random.seed(3)
+        model = RNNTheano(8, 5, bptt_truncate=2)
+        for x, y in sentences * 2:
+            model.sgd_step(x, y, 0.1)
+        return [p.get_value() for p in (model.U, model.V, model.W)], model.calculate_loss(*zip(*sentences)), [
+            np.asarray(model.predict(x)) for x, _ in sentences
+        ]
+
+    (c_params, c_loss, c_predictions), (j_params, j_loss, j_predictions) = on_backend("c", train), on_backend("jax", train)
+    for ours, theirs in zip(j_params, c_params):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(j_loss, c_loss, rtol=1e-10)
+    for ours, theirs in zip(j_predictions, c_predictions):
+        np.testing.assert_array_equal(ours, theirs)
