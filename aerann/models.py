@@ -130,7 +130,8 @@ class RecurrentModel:
     def symbolic_log_probabilities(self, X, mask):
         """Log-probabilities of the classes at every step: (T, B, n_classes)."""
         logits = self.symbolic_logits(X, mask)
-        return log_softmax(logits, axis=-1).reshape((X.shape[0], X.shape[1], self.n_classes))
+        # Sizes from the graph, not from self: the parameters may be swapped for others (givens).
+        return log_softmax(logits, axis=-1).reshape((X.shape[0], X.shape[1], logits.shape[1]))
 
     def symbolic_loss(self, X, Y, mask):
         """Summed cross-entropy of the real (mask = 1) steps."""
