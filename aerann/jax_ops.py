@@ -164,13 +164,42 @@ def _fold_when_concrete(node, jax_function):
     return evaluate
 
 
+def _keep_declared_float_dtypes(node, jax_function):
+    """Cast float results back to the dtypes Aesara declared for ``node``.
+
+    Some of Aesara's conversions compute in a wider type (a float32 sum with
+    its float64 accumulator) and return that; with JAX's 64-bit mode on (a
+    float64 graph ran earlier in the process) a float32 model's updates would
+    then come back as float64 and Aesara would refuse to store them.
+    """
+    declared = [str(getattr(out.type, "dtype", "")) for out in node.outputs]
+
+    def cast(result, dtype):
+        found = str(getattr(result, "dtype", ""))
+        if dtype.startswith("float") and found.startswith("float") and found != dtype:
+            return result.astype(dtype)
+        return result
+
+    def run(*args):
+        results = jax_function(*args)
+        if not isinstance(results, (tuple, list)):
+            return cast(results, declared[0]) if len(declared) == 1 else results
+        if len(results) != len(declared):
+            return results
+        return type(results)(cast(result, dtype) for result, dtype in zip(results, declared))
+
+    return run
+
+
 def _convert_with_folding(op, node=None, **kwargs):
     from aesara.link.jax.dispatch import jax_funcify
 
     jax_function = jax_funcify(op, node=node, **kwargs)
-    if node is not None and _foldable(node):
+    if node is None:
+        return jax_function
+    if _foldable(node):
         return _fold_when_concrete(node, jax_function)
-    return jax_function
+    return _keep_declared_float_dtypes(node, jax_function)
 
 
 def jax_funcify_function_graph(fgraph, node=None, fgraph_name="jax_funcified_fgraph", **kwargs):

@@ -76,3 +76,19 @@ def test_the_tutorials_rnntheano_runs_per_sentence_on_jax_as_on_c():
     np.testing.assert_allclose(j_loss, c_loss, rtol=1e-10)
     for ours, theirs in zip(j_predictions, c_predictions):
         np.testing.assert_array_equal(ours, theirs)
+
+
+def test_a_float32_model_trains_on_jax_after_a_float64_one_turned_on_64_bit_mode():
+    import aesara
+
+    X, Y = [np.array([1, 2, 3]), np.array([4, 5])], [np.array([2, 3, 4]), np.array([5, 6])]
+
+    def train_both():
+        LanguageModel(9, 3, [("elman", 4)], seed=0).fit(X, Y, epochs=1, batch_size=2)
+        with aesara.config.change_flags(floatX="float32"):
+            model = LanguageModel(9, 3, [("elman", 4)], seed=0)
+            return model.fit(X, Y, epochs=2, batch_size=2), model
+
+    history, model = on_backend("jax", train_both)
+    assert np.all(np.isfinite(history)) and history[1] < history[0]
+    assert {p.get_value().dtype for p in model.params.values()} == {np.dtype("float32")}
