@@ -159,3 +159,17 @@ def test_usage_errors_exit_with_2(argv, capsys):
 def test_the_installed_command_exits_with_2_on_usage_errors():
     result = subprocess.run([sys.executable, "-m", "aerann.cli", "demo", "--epochs", "many"], capture_output=True, text=True)
     assert result.returncode == 2 and "invalid int value" in result.stderr
+
+
+def test_train_on_the_jax_backend_in_float32(tmp_path):
+    pytest.importorskip("jax")
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "aerann.cli", "train", "--corpus", "agreement", "--sentences", "40", "--vocab", "20",
+               "--unit", "elman", "--hidden", "8", "--embed", "4", "--batch-size", "4", "--epochs", "1",
+               "--backend", "jax", "--float32", "--out", str(out), "--no-progress", "--no-plot"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"epoch 1/1: training loss \d\.\d+", result.stdout)
+    arrays, metadata = io.load_arrays(out / "model.npz")
+    assert {array.dtype for array in arrays.values()} == {np.dtype("float32")}
+    assert len(metadata["vocabulary"]) == 20
