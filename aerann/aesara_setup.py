@@ -71,11 +71,12 @@ def configure() -> None:
     if "aesara" in sys.modules or _user_set("blas__ldflags"):
         return
     flags = os.environ.get("AESARA_FLAGS", "")
-    ldflags = blas_ldflags(scipy_openblas())
+    library = scipy_openblas()
+    ldflags = blas_ldflags(library)
     os.environ["AESARA_FLAGS"] = ",".join(f for f in (flags, f"blas__ldflags={ldflags}") if f)
-    if ldflags:
+    if library is not None:
         logging.getLogger("aesara.tensor.blas").addFilter(_silence_library_name_warning)
-        set_blas_threads(scipy_openblas(), os.environ.get("AERANN_BLAS_THREADS", "1"))
+        set_blas_threads(library, os.environ.get("AERANN_BLAS_THREADS", "1"))
 
 
 def set_blas_threads(library: Path, count) -> int:

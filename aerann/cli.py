@@ -496,6 +496,14 @@ def _subcommand(commands, name, help, description, example, handler):
     return parser
 
 
+def _add_model_arguments(command) -> None:
+    """--model and --vocab, as evaluate and generate read them (see _load_model)."""
+    command.add_argument("--model", required=True, help="model.npz, a checkpoint, or the run folder")
+    command.add_argument(
+        "--vocab", help="vocabulary JSON (default: the model file's own, else vocabulary.json beside the model)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aerann",
@@ -564,8 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
         "aerann evaluate --model runs/lm --data held-out.txt",
         _evaluate,
     )
-    evaluate.add_argument("--model", required=True, help="model.npz (or a checkpoint, or the run folder)")
-    evaluate.add_argument("--vocab", help="vocabulary JSON (default: vocabulary.json beside the model)")
+    _add_model_arguments(evaluate)
     evaluate.add_argument("--data", help="held-out text: CSV with a 'body' column or plain text")
     evaluate.add_argument("--format", choices=("csv", "text"), help="the --data format (default: by extension)")
     evaluate.add_argument("--corpus", help="an embedded corpus instead of --data")
@@ -578,8 +585,7 @@ def build_parser() -> argparse.ArgumentParser:
         "aerann generate --model runs/demo/rnn-theano.npz --count 5",
         _generate,
     )
-    generate.add_argument("--model", required=True, help="model file or run folder")
-    generate.add_argument("--vocab", help="vocabulary JSON (default: vocabulary.json beside the model)")
+    _add_model_arguments(generate)
     generate.add_argument("--count", type=int, default=10, help="sentences to generate (default 10)")
     generate.add_argument("--min-length", type=int, default=7, help="fewest words per sentence (default 7)")
     generate.add_argument("--seed", type=int, default=None, help="random seed")
