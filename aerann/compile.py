@@ -10,6 +10,8 @@ import os
 
 import aesara
 
+from aerann import parameters
+
 BACKENDS = ("c", "jax")
 _state = {"backend": None}
 
@@ -55,8 +57,12 @@ def mode():
 
 
 def function(inputs, outputs, updates=None, givens=None, name=None, **kwargs):
-    """Compile ``inputs -> outputs`` for the current backend."""
-    return aesara.function(
+    """Compile ``inputs -> outputs`` for the current backend.
+
+    Parameters stay where the backend computes: a JAX function keeps them on
+    its device between calls (see :mod:`aerann.parameters`).
+    """
+    function = aesara.function(
         inputs,
         outputs,
         updates=updates,
@@ -66,3 +72,4 @@ def function(inputs, outputs, updates=None, givens=None, name=None, **kwargs):
         on_unused_input="ignore",
         **kwargs,
     )
+    return parameters.place_shared_values(function, get_backend())

@@ -18,7 +18,7 @@ import numpy as np
 from aesara.tensor.special import log_softmax
 
 import aerann
-from aerann import batching, compile, graph, io, optim, units
+from aerann import batching, compile, graph, io, optim, parameters, units
 from aerann.crossentropy import cross_entropy
 from aerann.validation import as_index_sequence, check_dataset, finite_float, positive_int
 
@@ -102,7 +102,7 @@ class RecurrentModel:
 
     # -- the graph -------------------------------------------------------------
     def _param(self, name, value):
-        self.params[name] = aesara.shared(np.asarray(value).astype(aesara.config.floatX), name=name)
+        self.params[name] = parameters.shared(np.asarray(value).astype(aesara.config.floatX), name=name)
 
     def symbolic_top(self, X, mask):
         """The top layer's states (T, B, n_top) for symbolic inputs."""

@@ -6,16 +6,17 @@ the list of shared variables it keeps (velocities, caches) so they can be
 saved and restored.
 """
 
-import aesara
 import aesara.tensor as at
 import numpy as np
+
+from aerann import parameters
 
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop")
 
 
 def _zeros_like(param):
     value = param.get_value(borrow=True)
-    return aesara.shared(np.zeros(value.shape, dtype=value.dtype), name=f"{param.name}_state")
+    return parameters.shared(np.zeros(value.shape, dtype=value.dtype), name=f"{param.name}_state")
 
 
 def sgd(params, grads, learning_rate):

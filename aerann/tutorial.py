@@ -37,7 +37,7 @@ import aesara.tensor as at
 import numpy as np
 from aesara.tensor.special import softmax
 
-from aerann import compile
+from aerann import compile, parameters
 from aerann.crossentropy import cross_entropy
 from aerann.gradient_check import check_parameters
 from aerann.validation import as_index_sequence, check_dataset, check_pair, finite_float, positive_int
@@ -71,9 +71,9 @@ class RNNTheano:
         U = np.random.uniform(-np.sqrt(1.0 / word_dim), np.sqrt(1.0 / word_dim), (hidden_dim, word_dim))
         V = np.random.uniform(-np.sqrt(1.0 / hidden_dim), np.sqrt(1.0 / hidden_dim), (word_dim, hidden_dim))
         W = np.random.uniform(-np.sqrt(1.0 / hidden_dim), np.sqrt(1.0 / hidden_dim), (hidden_dim, hidden_dim))
-        self.U = aesara.shared(np.asfortranarray(U, dtype=floatx), name="U")
-        self.V = aesara.shared(V.astype(floatx), name="V")
-        self.W = aesara.shared(W.astype(floatx), name="W")
+        self.U = parameters.shared(np.asfortranarray(U, dtype=floatx), name="U")
+        self.V = parameters.shared(V.astype(floatx), name="V")
+        self.W = parameters.shared(W.astype(floatx), name="W")
         self._full_bptt = None
         self._compile()
 

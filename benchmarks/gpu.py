@@ -46,6 +46,13 @@ def synchronised(step, wait):
     return run
 
 
+def wait_for_jax(value):
+    """Block until the JAX computation producing ``value`` has finished."""
+    import jax
+
+    jax.block_until_ready(value)
+
+
 def jax_tutorial_step(vocab, hidden, x, y, learning_rate):
     """The tutorial's network written directly in JAX: one jitted SGD step on device arrays."""
     import jax
@@ -91,9 +98,14 @@ def per_sentence(size, torch, device):
         model = bench._timed_build(
             "RNNTheano on JAX", lambda: aerann.RNNTheano(size["vocab"], size["hidden"], bptt_truncate=size["words"])
         )
+
+    def updated_parameters(_):
+        """aerann's step returns nothing and leaves the new parameters on the device: wait for them."""
+        wait_for_jax(model.U.get_value(return_internal_type=True))
+
     candidates = {
-        "aerann": lambda: model.sgd_step(x, y, 0.005),
-        "jax": synchronised(jax_tutorial_step(size["vocab"], size["hidden"], x, y, 0.005), lambda v: v.block_until_ready()),
+        "aerann": synchronised(lambda: model.sgd_step(x, y, 0.005), updated_parameters),
+        "jax": synchronised(jax_tutorial_step(size["vocab"], size["hidden"], x, y, 0.005), wait_for_jax),
     }
     if torch is not None:
         U, V, W = (p.get_value() for p in (model.U, model.V, model.W))
@@ -116,7 +128,7 @@ def throughput(size, torch, units):
         with aesara.config.change_flags(floatX="float32"):
             model = aerann.LanguageModel(size["vocab"], size["hidden"], [(unit, size["hidden"])], seed=0)
             train = bench._timed_build(f"{unit} language model on JAX", lambda: model.train_step("sgd"))
-        candidates = {"aerann": lambda: train(X, Y, mask, 0.001)}
+        candidates = {"aerann": synchronised(lambda: train(X, Y, mask, 0.001), wait_for_jax)}
         if torch is not None:
             step = bench.torch_language_model_step(
                 torch, torch_kind, size["vocab"], size["hidden"], size["hidden"], X, Y, 0.001, "cuda"

@@ -19,6 +19,7 @@ import aesara
 import aesara.tensor as at
 import numpy as np
 
+from aerann import parameters
 from aerann.validation import positive_int
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -114,7 +115,7 @@ class RecurrentUnit:
                 raise TypeError(f"{owner}: the initial value of {name} must be an array of numbers") from None
             if value.shape != shape:
                 raise ValueError(f"{owner}: initial value of {name} has shape {value.shape}, expected {shape}")
-        shared = aesara.shared(value.astype(aesara.config.floatX), name=name)
+        shared = parameters.shared(value.astype(aesara.config.floatX), name=name)
         self._params[name] = shared
         return shared
 
