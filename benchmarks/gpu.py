@@ -15,11 +15,13 @@ on JAX's CPU device instead, which checks the script, not the speed.
 """
 
 import argparse
+import os
 import sys
 import time
+from unittest import mock
 
 import aerann
-from aerann import bench
+from aerann import bench, jax_scan
 
 SIZES = {
     "full": dict(vocab=8000, hidden=100, words=45, batch=64, steps=32, rounds=7, calls=5, train_steps=100),
@@ -87,27 +89,44 @@ def jax_tutorial_step(vocab, hidden, x, y, learning_rate):
     return run
 
 
-def per_sentence(size, torch, device):
+def sgd_step_on_device(model, x, y):
+    """One SGD step of RNNTheano ``model`` on (x, y) that returns once its new parameters exist.
+
+    The step itself returns nothing and leaves the parameters on the device.
+    """
+
+    def run():
+        model.sgd_step(x, y, 0.005)
+        wait_for_jax(model.U.get_value(borrow=True, return_internal_type=True))
+
+    return run
+
+
+def tutorial_model(size, unroll):
+    """The tutorial's RNNTheano in float32, compiled for JAX with scans unrolled ``unroll`` steps."""
     import aesara
+    import numpy as np
+
+    with aesara.config.change_flags(floatX="float32"), mock.patch.dict(os.environ, AERANN_JAX_SCAN_UNROLL=str(unroll)):
+        np.random.seed(10)
+        return bench._timed_build(
+            f"RNNTheano on JAX (unroll {unroll})",
+            lambda: aerann.RNNTheano(size["vocab"], size["hidden"], bptt_truncate=size["words"]),
+        )
+
+
+def per_sentence(size, torch, unrolls):
+    """Seconds per SGD step on one sentence: aerann (one row per scan unroll), hand-written JAX, PyTorch."""
     import numpy as np
 
     rng = np.random.default_rng(1)
     x = rng.integers(0, size["vocab"], size["words"]).astype(np.int32)
     y = rng.integers(0, size["vocab"], size["words"]).astype(np.int32)
-    with aesara.config.change_flags(floatX="float32"):
-        np.random.seed(10)
-        model = bench._timed_build(
-            "RNNTheano on JAX", lambda: aerann.RNNTheano(size["vocab"], size["hidden"], bptt_truncate=size["words"])
-        )
-
-    def updated_parameters(_):
-        """aerann's step returns nothing and leaves the new parameters on the device: wait for them."""
-        wait_for_jax(model.U.get_value(borrow=True, return_internal_type=True))
-
-    candidates = {
-        "aerann": synchronised(lambda: model.sgd_step(x, y, 0.005), updated_parameters),
-        "jax": synchronised(jax_tutorial_step(size["vocab"], size["hidden"], x, y, 0.005), wait_for_jax),
-    }
+    candidates = {}
+    for unroll in unrolls:
+        model = tutorial_model(size, unroll)
+        candidates["aerann" if unroll == unrolls[0] else f"aerann u{unroll}"] = sgd_step_on_device(model, x, y)
+    candidates["jax"] = synchronised(jax_tutorial_step(size["vocab"], size["hidden"], x, y, 0.005), wait_for_jax)
     if torch is not None:
         U, V, W = (p.get_value() for p in (model.U, model.V, model.W))
         step = bench.torch_tutorial_step(torch, U, V, W, x, y, 0.005, torch.float32, "cuda")
@@ -173,6 +192,13 @@ def main(argv=None) -> int:
     parser.add_argument("--allow-cpu", action="store_true", help="run on JAX's CPU device when there is no GPU")
     units = [unit for unit, _ in bench.UNITS]
     parser.add_argument("--units", nargs="+", choices=units, default=units, help="language models to time")
+    parser.add_argument(
+        "--unroll",
+        nargs="+",
+        type=int,
+        default=[jax_scan.unroll()],
+        help="scan unroll settings to time the per-sentence step with (the first is the 'aerann' row)",
+    )
     args = parser.parse_args(argv)
     device = gpu_device(args.allow_cpu)
     if device is None:
@@ -184,10 +210,10 @@ def main(argv=None) -> int:
     print(f"aerann {aerann.__version__} GPU benchmark on {device.device_kind} ({device.platform}), {time.strftime('%Y-%m-%d')}")
     if torch is None:
         print("  PyTorch rows are skipped: no CUDA PyTorch here.")
-    steps = per_sentence(size, torch, device)
+    steps = per_sentence(size, torch, args.unroll)
     print(f"\nPer-sentence SGD step (vocabulary {size['vocab']}, hidden {size['hidden']}, {size['words']} words, float32)")
     for name, seconds in steps.items():
-        print(f"  {name:<7} {seconds * 1e3:9.3f} ms   aerann/{name}: {steps['aerann'] / seconds:.2f}x")
+        print(f"  {name:<10} {seconds * 1e3:9.3f} ms   aerann/{name}: {steps['aerann'] / seconds:.2f}x")
     rates = throughput(size, torch, args.units)
     print(f"\nThroughput at batch {size['batch']} x {size['steps']} steps (tokens/s, float32)")
     for unit, rate in rates.items():

@@ -31,11 +31,12 @@ def test_without_a_gpu_it_says_so_and_exits_0(gpu_bench, capsys, monkeypatch):
 
 
 def test_on_the_cpu_device_it_times_aerann_against_hand_written_jax(gpu_bench, capsys):
-    assert gpu_bench["main"](["--quick", "--allow-cpu", "--units", "elman"]) == 0
+    assert gpu_bench["main"](["--quick", "--allow-cpu", "--units", "elman", "--unroll", "4", "1"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"GPU benchmark on .* \(cpu\)", out)
     assert re.search(r"aerann +[\d.]+ ms +aerann/aerann: 1\.00x", out)
     assert re.search(r"jax +[\d.]+ ms +aerann/jax: [\d.]+x", out)
+    assert re.search(r"aerann u1 +[\d.]+ ms +aerann/aerann u1: [\d.]+x", out)
     assert re.search(r"elman +aerann [\d,]+", out)
     first, last = map(float, re.search(r"loss per token ([\d.]+) -> ([\d.]+)", out).groups())
     assert last < first

@@ -215,6 +215,30 @@ def test_register_is_idempotent_and_enables_x64():
     assert jax.config.jax_enable_x64 == (aesara.config.floatX == "float64")
 
 
+@pytest.mark.parametrize("steps", ["1", "3"])
+def test_the_unroll_setting_reaches_lax_scan_and_keeps_the_numbers(steps, monkeypatch):
+    monkeypatch.setenv("AERANN_JAX_SCAN_UNROLL", steps)
+    inputs, outputs = build_elman()
+    with backend("jax"):
+        function = compile.function(inputs, outputs)
+    r = rng()
+    values = [r.normal(size=(7, 3)), r.normal(size=3), r.normal(size=(3, 3))]
+    assert_agree(both("elman", build_elman)[0](*values), function(*values))
+    jaxpr = str(jax.make_jaxpr(function.vm.jit_fn)(*values))
+    assert jaxpr.count(f"unroll={steps}") == 2, "the forward and the backward scan"
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "four"])
+def test_a_bad_unroll_setting_is_a_clear_error(value, monkeypatch):
+    from aerann import jax_scan
+
+    monkeypatch.setenv("AERANN_JAX_SCAN_UNROLL", value)
+    with pytest.raises(ValueError, match="AERANN_JAX_SCAN_UNROLL must be a positive integer"):
+        jax_scan.unroll()
+    monkeypatch.delenv("AERANN_JAX_SCAN_UNROLL")
+    assert jax_scan.unroll() == jax_scan.DEFAULT_UNROLL
+
+
 @pytest.mark.parametrize("T", [5, 1])
 def test_sit_sot_forward_and_gradient_for_any_length(T):
     c, j = both("elman", build_elman)
