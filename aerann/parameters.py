@@ -61,20 +61,22 @@ class _PlacingVM:
         self.place = place
         inputs = list(zip(function.maker.expanded_inputs, function.input_storage))
         self.parameters = [(c.storage, c.type.dtype) for i, c in inputs if isinstance(i.variable, Parameter)]
+        # Update values follow the returned outputs, in the order of the updated inputs.
         updated = [(c, isinstance(i.variable, Parameter)) for i, c in inputs if i.update is not None]
-        self.updates = [(c, raw, out) for (c, raw), out in zip(updated, function.output_storage[function.n_returned_outputs :])]
-        self.pass_updates = getattr(self.vm, "need_update_inputs", True)
+        new_values = function.output_storage[function.n_returned_outputs :]
+        self.updates = [(container, raw, new) for (container, raw), new in zip(updated, new_values)]
+        self.vm_leaves_updates = getattr(self.vm, "need_update_inputs", True)
 
     def __call__(self, *args, **kwargs):
         for storage, dtype in self.parameters:
             storage[0] = self.place(storage[0], dtype)
         result = self.vm(*args, **kwargs)
-        if self.pass_updates:
-            for container, raw, output in self.updates:
+        if self.vm_leaves_updates:
+            for container, raw, new in self.updates:
                 if raw:
-                    container.storage[0] = output.storage[0]
+                    container.storage[0] = new.storage[0]
                 else:
-                    container.data = output.storage[0]
+                    container.data = new.storage[0]
         return result
 
     def __getattr__(self, name):

@@ -279,8 +279,9 @@ def main(argv=None) -> int:
     rates = throughput(size, torch, args.units)
     print(f"\nThroughput at batch {size['batch']} x {size['steps']} steps (tokens/s, float32)")
     for unit, rate in rates.items():
-        others = "".join(f"  {name} {value:,.0f}" for name, value in rate.items() if name != "aerann")
-        versus = "".join(f"   aerann/{name}: {rate['aerann'] / value:.2f}x" for name, value in rate.items() if name != "aerann")
+        peers = {name: value for name, value in rate.items() if name != "aerann"}
+        others = "".join(f"  {name} {value:,.0f}" for name, value in peers.items())
+        versus = "".join(f"   aerann/{name}: {rate['aerann'] / value:.2f}x" for name, value in peers.items())
         print(f"  {unit:<6} aerann {rate['aerann']:,.0f}{others}{versus}")
     first, last, rate = stacked_training(size)
     print(
