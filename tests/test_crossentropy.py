@@ -8,7 +8,7 @@ from aesara.tensor.special import log_softmax, softmax
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aerann import compile
+from aerann import compile, crossentropy
 from aerann.crossentropy import cross_entropy, softmax_cross_entropy
 
 logits_var, targets_var, weights_var = at.matrix("logits"), at.ivector("targets"), at.vector("weights")
@@ -60,6 +60,19 @@ def test_loss_and_gradient_equal_the_log_softmax_graph(problem):
     (loss, grad), (expected_loss, expected_grad) = ours(*problem), reference(*problem)
     np.testing.assert_allclose(loss, expected_loss, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(grad, expected_grad, rtol=1e-9, atol=1e-10)
+
+
+def test_rows_split_over_threads_give_exactly_the_one_block_result(monkeypatch):
+    ours, _ = functions()
+    rng = np.random.default_rng(7)
+    problem = (rng.standard_normal((7, 5)), rng.integers(0, 5, 7).astype(np.int32), rng.standard_normal(7), rng.standard_normal((7, 5)))
+    one_block = ours(*problem)
+    monkeypatch.setattr(crossentropy, "ENTRIES_PER_THREAD", 1)
+    monkeypatch.setattr(crossentropy.os, "cpu_count", lambda: 3)
+    in_threads = ours(*problem)
+    assert 3 in crossentropy._pools, "the rows should have run as 3 blocks"
+    for value, expected in zip(in_threads, one_block):
+        np.testing.assert_array_equal(value, expected)
 
 
 def test_large_logits_do_not_overflow():
