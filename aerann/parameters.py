@@ -40,9 +40,11 @@ def _on_device(value, dtype):
         return value
     import jax
 
-    moved = jax.device_put(value)
-    # Without 64-bit mode JAX would shrink float64; such values stay on the host.
-    return moved if moved.dtype == value.dtype else value
+    # Without 64-bit mode JAX would shrink float64; such values stay on the host
+    # (checked before moving, so they are not copied to the device on every call).
+    if jax.dtypes.canonicalize_dtype(value.dtype) != value.dtype:
+        return value
+    return jax.device_put(value)
 
 
 class _PlacingVM:
