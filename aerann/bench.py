@@ -49,12 +49,18 @@ def _torch():
 
 
 def interleaved(candidates: dict, rounds: int, calls: int) -> dict:
-    """Median seconds per call of each candidate (name -> callable), timed round-robin."""
+    """Median seconds per call of each candidate (name -> callable), timed round-robin.
+
+    Each round starts one candidate later than the last, so that none always
+    runs first or always after the same peer (on a GPU that position showed).
+    """
     for run in candidates.values():
         run()  # warm up: first calls allocate and fill caches
     times = {name: [] for name in candidates}
-    for _ in range(rounds):
-        for name, run in candidates.items():
+    order = list(candidates.items())
+    for round_ in range(rounds):
+        shift = round_ % len(order)
+        for name, run in order[shift:] + order[:shift]:
             start = time.perf_counter()
             for _ in range(calls):
                 run()

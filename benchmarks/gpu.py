@@ -15,16 +15,18 @@ on JAX's CPU device instead, which checks the script, not the speed.
 """
 
 import argparse
+import contextlib
 import os
 import sys
 import time
+import traceback
 from unittest import mock
 
 import aerann
 from aerann import bench, jax_scan
 
 SIZES = {
-    "full": dict(vocab=8000, hidden=100, words=45, batch=64, steps=32, rounds=7, calls=5, train_steps=100),
+    "full": dict(vocab=8000, hidden=100, words=45, batch=64, steps=32, rounds=15, calls=20, train_steps=100),
     "quick": dict(vocab=50, hidden=8, words=6, batch=4, steps=5, rounds=2, calls=1, train_steps=5),
 }
 
@@ -47,6 +49,21 @@ def synchronised(step, wait):
         wait(result)
 
     return run
+
+
+def add_torch_peer(candidates, build):
+    """Add PyTorch's step ``build()`` to ``candidates`` if it builds and runs once; else print why not.
+
+    The PyTorch rows are a yardstick: their failure must not cost aerann's figures.
+    """
+    try:
+        step = build()
+        step()
+    except Exception:
+        print("  PyTorch row skipped:")
+        traceback.print_exc(file=sys.stdout)
+        return
+    candidates["torch"] = step
 
 
 def wait_for_jax(value):
@@ -159,12 +176,27 @@ def sgd_step_on_device(model, x, y):
     return run
 
 
+@contextlib.contextmanager
+def float32_unrolled(unroll):
+    """Build float32 models whose JAX scans unroll ``unroll`` steps inside this ``with`` block."""
+    import aesara
+
+    with aesara.config.change_flags(floatX="float32"), mock.patch.dict(
+        os.environ, AERANN_JAX_SCAN_UNROLL=str(unroll)
+    ):
+        yield
+
+
+def row_name(unroll, unrolls):
+    """aerann's row for ``unroll``: plain "aerann" for the first setting, which the ratios compare."""
+    return "aerann" if unroll == unrolls[0] else f"aerann u{unroll}"
+
+
 def tutorial_model(size, unroll):
     """The tutorial's RNNTheano in float32, compiled for JAX with scans unrolled ``unroll`` steps."""
-    import aesara
     import numpy as np
 
-    with aesara.config.change_flags(floatX="float32"), mock.patch.dict(os.environ, AERANN_JAX_SCAN_UNROLL=str(unroll)):
+    with float32_unrolled(unroll):
         np.random.seed(10)
         return bench._timed_build(
             f"RNNTheano on JAX (unroll {unroll})",
@@ -182,17 +214,23 @@ def per_sentence(size, torch, unrolls):
     candidates = {}
     for unroll in unrolls:
         model = tutorial_model(size, unroll)
-        candidates["aerann" if unroll == unrolls[0] else f"aerann u{unroll}"] = sgd_step_on_device(model, x, y)
+        candidates[row_name(unroll, unrolls)] = sgd_step_on_device(model, x, y)
     candidates["jax"] = synchronised(jax_tutorial_step(size["vocab"], size["hidden"], x, y, 0.005), wait_for_jax)
     if torch is not None:
         U, V, W = (p.get_value() for p in (model.U, model.V, model.W))
-        step = bench.torch_tutorial_step(torch, U, V, W, x, y, 0.005, torch.float32, "cuda")
-        candidates["torch"] = synchronised(step, lambda _: torch.cuda.synchronize())
+        add_torch_peer(
+            candidates,
+            lambda: synchronised(
+                bench.torch_tutorial_step(torch, U, V, W, x, y, 0.005, torch.float32, "cuda"),
+                lambda _: torch.cuda.synchronize(),
+            ),
+        )
     return bench.interleaved(candidates, size["rounds"], size["calls"])
 
 
-def throughput(size, torch, units):
-    import aesara
+def throughput(size, torch, units, unrolls):
+    """Tokens per second of a training step at batch 64 of each unit's language model: aerann (one row
+    per scan unroll), hand-written JAX, PyTorch."""
     import numpy as np
 
     X, Y = bench.batch_data(size["vocab"], size["steps"], size["batch"])
@@ -202,20 +240,29 @@ def throughput(size, torch, units):
     for unit, torch_kind in bench.UNITS:
         if unit not in units:
             continue
-        with aesara.config.change_flags(floatX="float32"):
-            model = aerann.LanguageModel(size["vocab"], size["hidden"], [(unit, size["hidden"])], seed=0)
-            train = bench._timed_build(f"{unit} language model on JAX", lambda: model.train_step("sgd"))
-        candidates = {
-            "aerann": synchronised(lambda: train(X, Y, mask, 0.001), wait_for_jax),
-            "jax": synchronised(
-                jax_language_model_step(unit, size["vocab"], size["hidden"], X, Y, 0.001), wait_for_jax
-            ),
-        }
-        if torch is not None:
-            step = bench.torch_language_model_step(
-                torch, torch_kind, size["vocab"], size["hidden"], size["hidden"], X, Y, 0.001, "cuda"
+        candidates = {}
+        for unroll in unrolls:
+            with float32_unrolled(unroll):
+                model = aerann.LanguageModel(size["vocab"], size["hidden"], [(unit, size["hidden"])], seed=0)
+                train = bench._timed_build(
+                    f"{unit} language model on JAX (unroll {unroll})", lambda: model.train_step("sgd")
+                )
+            candidates[row_name(unroll, unrolls)] = synchronised(
+                lambda train=train: train(X, Y, mask, 0.001), wait_for_jax
             )
-            candidates["torch"] = synchronised(step, lambda _: torch.cuda.synchronize())
+        candidates["jax"] = synchronised(
+            jax_language_model_step(unit, size["vocab"], size["hidden"], X, Y, 0.001), wait_for_jax
+        )
+        if torch is not None:
+            add_torch_peer(
+                candidates,
+                lambda: synchronised(
+                    bench.torch_language_model_step(
+                        torch, torch_kind, size["vocab"], size["hidden"], size["hidden"], X, Y, 0.001, "cuda"
+                    ),
+                    lambda _: torch.cuda.synchronize(),
+                ),
+            )
         seconds = bench.interleaved(candidates, size["rounds"], size["calls"])
         results[unit] = {name: tokens / s for name, s in seconds.items()}
     return results
@@ -259,7 +306,7 @@ def main(argv=None) -> int:
         nargs="+",
         type=int,
         default=[jax_scan.unroll()],
-        help="scan unroll settings to time the per-sentence step with (the first is the 'aerann' row)",
+        help="scan unroll settings to time aerann with (the first is the 'aerann' row the ratios use)",
     )
     args = parser.parse_args(argv)
     device = gpu_device(args.allow_cpu)
@@ -272,22 +319,50 @@ def main(argv=None) -> int:
     print(f"aerann {aerann.__version__} GPU benchmark on {device.device_kind} ({device.platform}), {time.strftime('%Y-%m-%d')}")
     if torch is None:
         print("  PyTorch rows are skipped: no CUDA PyTorch here.")
-    steps = per_sentence(size, torch, args.unroll)
-    print(f"\nPer-sentence SGD step (vocabulary {size['vocab']}, hidden {size['hidden']}, {size['words']} words, float32)")
-    for name, seconds in steps.items():
-        print(f"  {name:<10} {seconds * 1e3:9.3f} ms   aerann/{name}: {steps['aerann'] / seconds:.2f}x")
-    rates = throughput(size, torch, args.units)
-    print(f"\nThroughput at batch {size['batch']} x {size['steps']} steps (tokens/s, float32)")
-    for unit, rate in rates.items():
-        peers = {name: value for name, value in rate.items() if name != "aerann"}
-        others = "".join(f"  {name} {value:,.0f}" for name, value in peers.items())
-        versus = "".join(f"   aerann/{name}: {rate['aerann'] / value:.2f}x" for name, value in peers.items())
-        print(f"  {unit:<6} aerann {rate['aerann']:,.0f}{others}{versus}")
-    first, last, rate = stacked_training(size)
-    print(
-        f"\nStacked GRU/LSTM language model, {size['train_steps']} SGD steps on one batch: "
-        f"loss per token {first:.3f} -> {last:.3f}, {rate:,.0f} tokens/s"
+    failed = []
+
+    def report(title, measure, show):
+        """Print ``title`` and ``show(measure())``; a failure prints its traceback and the next part still runs."""
+        print(f"\n{title}")
+        try:
+            show(measure())
+        except Exception:  # one broken part must not hide the figures of the others
+            traceback.print_exc(file=sys.stdout)
+            failed.append(title)
+
+    def show_steps(steps):
+        for name, seconds in steps.items():
+            print(f"  {name:<10} {seconds * 1e3:9.3f} ms   aerann/{name}: {steps['aerann'] / seconds:.2f}x")
+
+    def show_rates(rates):
+        for unit, rate in rates.items():
+            peers = {name: value for name, value in rate.items() if name != "aerann"}
+            others = "".join(f"  {name} {value:,.0f}" for name, value in peers.items())
+            versus = "".join(f"   aerann/{name}: {rate['aerann'] / value:.2f}x" for name, value in peers.items())
+            print(f"  {unit:<6} aerann {rate['aerann']:,.0f}{others}{versus}")
+
+    def show_training(result):
+        first, last, rate = result
+        print(f"  loss per token {first:.3f} -> {last:.3f}, {rate:,.0f} tokens/s")
+
+    report(
+        f"Per-sentence SGD step (vocabulary {size['vocab']}, hidden {size['hidden']}, {size['words']} words, float32)",
+        lambda: per_sentence(size, torch, args.unroll),
+        show_steps,
     )
+    report(
+        f"Throughput at batch {size['batch']} x {size['steps']} steps (tokens/s, float32)",
+        lambda: throughput(size, torch, args.units, args.unroll),
+        show_rates,
+    )
+    report(
+        f"Stacked GRU/LSTM language model, {size['train_steps']} SGD steps on one batch",
+        lambda: stacked_training(size),
+        show_training,
+    )
+    if failed:
+        print(f"\nFailed: {'; '.join(failed)}")
+        return 1
     return 0
 
 

@@ -13,12 +13,17 @@ download)
     grep -qx "/.whl/" .git/info/exclude 2>/dev/null || echo "/.whl/" >> .git/info/exclude
     # shellcheck disable=SC2086
     python3 -m pip download -q --no-deps -d .whl $WHEELS
+    # Aesara imports setuptools, which Python 3.12 no longer brings: used only where missing.
+    python3 -m pip download -q --no-deps -d .whl/where-missing setuptools
     ;;
 run)
-    python3 -m pip install -q --no-index --no-deps --target /tmp/aerann-site .whl/*.whl
+    # The wheels are pure Python: unpacking them is installing them, pip or not.
+    python3 -c "import glob, zipfile; [zipfile.ZipFile(w).extractall('/tmp/aerann-site') for w in glob.glob('.whl/*.whl')]"
+    python3 -c "import setuptools" 2>/dev/null ||
+        python3 -c "import glob, zipfile; [zipfile.ZipFile(w).extractall('/tmp/aerann-site') for w in glob.glob('.whl/where-missing/*.whl')]"
     export PYTHONPATH="/tmp/aerann-site:$PWD" AESARA_FLAGS='blas__ldflags=,cxx=' AERANN_BACKEND=jax
     python3 -c "import jax, numpy; print('numpy', numpy.__version__, 'jax', jax.__version__, jax.devices())"
-    python3 benchmarks/gpu.py "${@:2}" 2>&1 | tee "${OUT:-/tmp}/gpu.txt"
+    python3 -u benchmarks/gpu.py "${@:2}" 2>&1 | tee "${OUT:-/tmp}/gpu.txt"
     ;;
 *)
     echo "usage: $0 download | run [gpu.py options]" >&2

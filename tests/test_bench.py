@@ -34,3 +34,13 @@ def test_without_pytorch_its_rows_are_skipped_with_a_note(capsys, monkeypatch):
 def test_flop_count_of_the_tutorial_sized_model_is_the_issues_4_8_mflop_plus_the_recurrence():
     assert bench.flop_per_token("elman", 8000, 100, 100) == pytest.approx(4.8e6 + 3 * 2 * 200 * 100)
     assert bench.flop_per_token("lstm", 8000, 100, 100) - bench.flop_per_token("elman", 8000, 100, 100) == 3 * 3 * 2 * 200 * 100
+
+
+def test_interleaved_timing_rotates_which_candidate_runs_first_and_times_each_call():
+    calls = []
+    candidates = {name: (lambda name=name: calls.append(name)) for name in "abc"}
+    seconds = bench.interleaved(candidates, rounds=3, calls=2)
+    assert set(seconds) == set("abc") and all(value >= 0 for value in seconds.values())
+    timed = calls[3:]  # after one warm-up call each
+    assert [timed[i] for i in range(0, len(timed), 6)] == ["a", "b", "c"]
+    assert sorted(timed) == sorted("abc" * 6)
