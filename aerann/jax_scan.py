@@ -22,7 +22,8 @@ own shifted sequence.  A buffer of length ``S`` for an output that starts
 with ``L`` initial values holds, after ``n`` steps, the last ``S`` of the
 ``L + n`` values in time order, padded with zeros when ``S > L + n`` (as
 truncated gradients leave it).  A mit_mot buffer is read and written in
-place: at step ``i`` tap ``t`` is entry ``i - min(input taps) + t``.
+place: at step ``i`` tap ``t`` is entry ``i - min(input taps) + t``, and
+the buffer must hold every entry the steps touch (Aesara's always do).
 ``truncate_gradient`` only matters when Aesara builds the gradient (the
 backward scan already runs for the truncated number of steps), so it plays
 no part here.
@@ -111,13 +112,70 @@ def _time_ordered_buffer(initial, produced, size):
     return values[values.shape[0] - size :]
 
 
+class _MitMotWindow:
+    """A mit_mot buffer carried through ``lax.scan`` as a window that slides one entry per step.
+
+    At step ``i`` tap ``t`` is entry ``i + t - lo`` (``lo``: the smallest
+    input tap), so a step touches entries ``i`` to ``i + hi - lo`` (``hi``:
+    the largest input or output tap).  Those entries are the window, a tuple
+    read and written at constant positions; after each step its first entry,
+    which no later step touches, leaves as a ``lax.scan`` output and the
+    buffer's next entry enters.  This is what ``Scan.perform`` does in place,
+    without the gather and scatter that moving positions in a carried buffer
+    would cost every step.
+    """
+
+    def __init__(self, buffer, in_taps, out_taps, n):
+        import jax.numpy as jnp
+
+        self.in_taps, self.out_taps = list(in_taps), list(out_taps)
+        self.lo, self.hi = min(self.in_taps), max(self.in_taps + self.out_taps)
+        self.size = buffer.shape[0]
+        width = self.hi - self.lo + 1
+        if min(self.out_taps) < self.lo or n - 1 + width > self.size:
+            raise NotImplementedError(
+                f"aerann's JAX Scan: a mit_mot buffer of {self.size} entries does not hold {n} steps "
+                f"with taps {self.in_taps} -> {self.out_taps} (Scan.perform would wrap around it)"
+            )
+        self.buffer = buffer
+        self.initial = tuple(buffer[k] for k in range(width))
+        # Entry width + i enters after step i; past the buffer's end (never touched) it is zeros.
+        entering = buffer[width : width + n]
+        missing = n - entering.shape[0]
+        if missing:
+            entering = jnp.concatenate([entering, jnp.zeros((missing,) + buffer.shape[1:], buffer.dtype)])
+        self.entering = entering
+
+    def read(self, window):
+        """The inner inputs of this step's input taps."""
+        return [window[tap - self.lo] for tap in self.in_taps]
+
+    def write(self, window, outputs):
+        """``window`` with this step's output taps, taken from the iterator ``outputs``."""
+        import jax.numpy as jnp
+
+        window = list(window)
+        for tap in self.out_taps:
+            window[tap - self.lo] = jnp.asarray(next(outputs), self.buffer.dtype)
+        return tuple(window)
+
+    def buffer_after(self, left, window):
+        """The whole buffer after the last step: the entries that left, the final window, the rest."""
+        import jax.numpy as jnp
+
+        rest = self.buffer[left.shape[0] + len(window) :]
+        return jnp.concatenate([left, jnp.stack(window), rest], axis=0)[: self.size]
+
+
 def jax_funcify_scan(op, node=None, **kwargs):
     """Convert a ``Scan`` node into a JAX function built on ``jax.lax.scan``.
 
-    The carry of ``lax.scan`` holds the whole mit_mot buffers (read and
-    written at moving positions), a window of the last ``L`` values of each
-    mit_sot/sit_sot, and the shared values; sequences are scanned over and
-    new mit_sot/sit_sot/nit_sot values are stacked as ``lax.scan`` outputs.
+    The carry of ``lax.scan`` holds a :class:`_MitMotWindow` per mit_mot, a
+    window of the last ``L`` values of each mit_sot/sit_sot, and the shared
+    values; sequences are scanned over and new mit_sot/sit_sot/nit_sot values
+    (and the mit_mot entries leaving their windows) are stacked as
+    ``lax.scan`` outputs.  Every index is a constant: no gather or scatter
+    runs inside the loop.
     """
     import jax
     import jax.numpy as jnp
@@ -134,9 +192,7 @@ def jax_funcify_scan(op, node=None, **kwargs):
     if any(tap >= 0 for taps in state_taps for tap in taps):
         raise NotImplementedError("aerann's JAX Scan: mit_sot/sit_sot taps must be negative")
     window_lengths = [-min(taps) for taps in state_taps]
-    mit_mot_in_taps = [list(taps) for taps in info.mit_mot_in_slices]
-    mit_mot_out_taps = [list(taps) for taps in info.mit_mot_out_slices]
-    mit_mot_starts = [-min(taps) for taps in mit_mot_in_taps]
+    mit_mot_taps = list(zip(info.mit_mot_in_slices, info.mit_mot_out_slices))
     n_states = len(state_taps)
     inner_function = jax_funcify(op.fgraph, fgraph_name="scan_inner_graph")
     steps_per_iteration = unroll()
@@ -150,49 +206,49 @@ def jax_funcify_scan(op, node=None, **kwargs):
         _, state_dtypes, nit_sot_dtypes, shared_dtypes = _split(
             [jax_dtype(out.type.dtype) for out in node.outputs], [info.n_mit_mot, n_states, info.n_nit_sot]
         )
-        mit_mots = [jnp.asarray(buffer) for buffer in mit_mots]
+        mit_mots = [
+            _MitMotWindow(jnp.asarray(buffer), in_taps, out_taps, n) for buffer, (in_taps, out_taps) in zip(mit_mots, mit_mot_taps)
+        ]
         states = [jnp.asarray(buffer) for buffer in states]
-        mit_mot_sizes = [buffer.shape[0] for buffer in mit_mots]
 
         def step(carry, slices):
-            buffers, windows, shared_values = carry
-            i, seq_slices = slices[0], slices[1:]
+            mit_mot_windows, windows, shared_values = carry
+            entering, seq_slices = slices
             inner_inputs = list(seq_slices)
-            positions = [(start + i) % size for start, size in zip(mit_mot_starts, mit_mot_sizes)]
-            for buffer, taps, position, size in zip(buffers, mit_mot_in_taps, positions, mit_mot_sizes):
-                inner_inputs += [buffer[(position + tap) % size] for tap in taps]
+            for mit_mot, window in zip(mit_mots, mit_mot_windows):
+                inner_inputs += mit_mot.read(window)
             for window, taps, length in zip(windows, state_taps, window_lengths):
                 inner_inputs += [window[length + tap] for tap in taps]
             inner_inputs += list(shared_values) + list(non_sequences)
 
             outputs = iter(inner_function(*inner_inputs))
-            new_buffers = []
-            for buffer, taps, position, size in zip(buffers, mit_mot_out_taps, positions, mit_mot_sizes):
-                for tap in taps:
-                    buffer = buffer.at[(position + tap) % size].set(jnp.asarray(next(outputs), buffer.dtype))
-                new_buffers.append(buffer)
+            written = [mit_mot.write(window, outputs) for mit_mot, window in zip(mit_mots, mit_mot_windows)]
+            leaving = [window[0] for window in written]
+            new_mit_mot_windows = [window[1:] + (value,) for window, value in zip(written, entering)]
             new_states = [jnp.asarray(next(outputs), dtype) for dtype in state_dtypes]
             new_windows = [window[1:] + (value,) for window, value in zip(windows, new_states)]
             nit_sots = [jnp.asarray(next(outputs), dtype) for dtype in nit_sot_dtypes]
             new_shared = [jnp.asarray(next(outputs), dtype) for dtype in shared_dtypes]
-            return (new_buffers, new_windows, new_shared), (new_states, nit_sots)
+            return (new_mit_mot_windows, new_windows, new_shared), (leaving, new_states, nit_sots)
 
         initial_carry = (
-            mit_mots,
+            [mit_mot.initial for mit_mot in mit_mots],
             [
                 tuple(buffer[k].astype(dtype) for k in range(length))
                 for buffer, length, dtype in zip(states, window_lengths, state_dtypes)
             ],
             [jnp.asarray(value, dtype) for value, dtype in zip(shared, shared_dtypes)],
         )
-        (final_mit_mots, _, final_shared), (produced_states, produced_nit_sots) = jax.lax.scan(
+        (final_mit_mot_windows, _, final_shared), (left, produced_states, produced_nit_sots) = jax.lax.scan(
             step,
             initial_carry,
-            (jnp.arange(n), *(jnp.asarray(seq)[:n] for seq in sequences)),
+            ([mit_mot.entering for mit_mot in mit_mots], [jnp.asarray(seq)[:n] for seq in sequences]),
             length=n,
             unroll=steps_per_iteration,
         )
-        results = list(final_mit_mots)
+        results = [
+            mit_mot.buffer_after(values, window) for mit_mot, values, window in zip(mit_mots, left, final_mit_mot_windows)
+        ]
         for buffer, length, produced in zip(states, window_lengths, produced_states):
             results.append(_time_ordered_buffer(buffer[:length].astype(produced.dtype), produced, buffer.shape[0]))
         for size, produced in zip(nit_sot_sizes, produced_nit_sots):

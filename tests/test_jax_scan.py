@@ -334,6 +334,39 @@ def test_buffer_layouts_match_scan_perform():
     assert not nit_sot[3:].any()
 
 
+def build_mit_mot(buffer_length):
+    """A hand-built mit_mot (input taps 0 and 1, output tap 1) over 3 steps in a buffer of ``buffer_length``.
+
+    Step i sets entry i + 1 to entry i times x_i plus entry i + 1, as the
+    backward scans of gradients do; 4 entries hold it, more are left alone.
+    """
+    x, m = at.dvector("x"), at.dvector("m")
+    x_t, m0, m1 = at.dscalar("x_t"), at.dscalar("m0"), at.dscalar("m1")
+    info = ScanInfo(
+        n_seqs=1, mit_mot_in_slices=((0, 1),), mit_mot_out_slices=((1,),), mit_sot_in_slices=(),
+        sit_sot_in_slices=(), n_nit_sot=0, n_shared_outs=0, n_non_seqs=0, as_while=False,
+    )
+    op = Scan([x_t, m0, m1], [m0 * x_t + m1], info)
+    return [x, m], [op(constant(3), x, m)]
+
+
+@pytest.mark.parametrize("buffer_length", [4, 6])
+def test_mit_mot_buffer_matches_scan_perform(buffer_length):
+    c, j = both(f"mit_mot {buffer_length}", lambda: build_mit_mot(buffer_length))
+    values = [np.array([2.0, 3.0, 4.0]), np.arange(1.0, buffer_length + 1)]
+    assert_agree(c(*values), j(*values))
+    expected = [1.0, 4.0, 15.0, 64.0] + [5.0, 6.0][: buffer_length - 4]
+    np.testing.assert_allclose(np.asarray(j(*values)[0]), expected)
+
+
+def test_a_mit_mot_buffer_too_short_for_its_steps_is_refused_clearly():
+    inputs, outputs = build_mit_mot(3)
+    with backend("jax"):
+        function = compile.function(inputs, outputs)
+    with pytest.raises(NotImplementedError, match="does not hold 3 steps"):
+        function(np.array([2.0, 3.0, 4.0]), np.arange(1.0, 4.0))
+
+
 def test_constant_n_steps_without_sequences():
     c, j = both("n_steps", build_n_steps)
     r = rng()
