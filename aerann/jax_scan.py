@@ -44,9 +44,11 @@ FLOAT64_UNAVAILABLE = "Explicitly requested dtype float64 requested in .* is not
 
 # Scan steps per iteration of the compiled loop (``lax.scan``'s ``unroll``).
 # Fewer iterations cost fewer loop round trips (on a GPU each checks its
-# condition) for a somewhat longer compile: 4 made the tutorial's SGD step 14%
-# faster on the CPU. ``AERANN_JAX_SCAN_UNROLL`` changes it for later compiles.
-DEFAULT_UNROLL = 4
+# condition) for a somewhat longer compile. On an H200, 8 made the tutorial's
+# SGD step 14% faster than 4 in one run (equal in another) and matched it at
+# batch 64, while unrolling whole sequences was slower than both
+# (docs/gpu.md); on the CPU the setting changes little. ``AERANN_JAX_SCAN_UNROLL`` changes it for later compiles.
+DEFAULT_UNROLL = 8
 
 
 def unroll() -> int:
