@@ -102,13 +102,18 @@ class RNNTheano:
         )
         logits = at.dot(s, V.T)
         o = softmax(logits, axis=-1)
-        step_errors = cross_entropy(logits, y)
-        o_error = at.sum(step_errors)
-        dU_x, dW = aesara.grad(o_error, [columns, W])
+        o_error = at.sum(cross_entropy(logits, y))
+        # The error's gradient at the logits (softmax minus one-hot) is computed
+        # once and shared: V's gradient is its product with the states, and U's
+        # and W's flow from it back through the scan.
+        d_logits = aesara.grad(o_error, logits)
+        dU_x, dW = aesara.grad(None, [columns, W], known_grads={logits: d_logits})
         # The tutorial computes o_t inside the scan, so truncation also limits
         # V's gradient to the errors of the last `truncate_gradient` steps.
-        v_errors = step_errors if truncate_gradient < 0 else step_errors[-truncate_gradient:]
-        dV = aesara.grad(at.sum(v_errors), V)
+        if truncate_gradient < 0:
+            dV = at.dot(d_logits.T, s)
+        else:
+            dV = at.dot(d_logits[-truncate_gradient:].T, s[-truncate_gradient:])
         return x, y, o, o_error, [dU_x, dV, dW]
 
     def _dense(self, x, dU_x):
