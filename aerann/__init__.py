@@ -5,8 +5,10 @@ README.
 """
 
 from aerann import aesara_setup as _aesara_setup
+from aerann import memory as _memory
 
 _aesara_setup.configure()
+_memory.keep_freed_memory()
 
 from aerann import units  # noqa: E402
 from aerann.compile import get_backend, set_backend  # noqa: E402
