@@ -47,7 +47,8 @@ FLOAT64_UNAVAILABLE = "Explicitly requested dtype float64 requested in .* is not
 # condition) for a somewhat longer compile. On an H200, 8 made the tutorial's
 # SGD step 14% faster than 4 in one run (equal in another) and matched it at
 # batch 64, while unrolling whole sequences was slower than both
-# (docs/gpu.md); on the CPU the setting changes little. ``AERANN_JAX_SCAN_UNROLL`` changes it for later compiles.
+# (docs/gpu.md); on the CPU the setting changes little.
+# ``AERANN_JAX_SCAN_UNROLL`` changes it for later compiles.
 DEFAULT_UNROLL = 8
 
 
@@ -209,7 +210,8 @@ def jax_funcify_scan(op, node=None, **kwargs):
             [jax_dtype(out.type.dtype) for out in node.outputs], [info.n_mit_mot, n_states, info.n_nit_sot]
         )
         mit_mots = [
-            _MitMotWindow(jnp.asarray(buffer), in_taps, out_taps, n) for buffer, (in_taps, out_taps) in zip(mit_mots, mit_mot_taps)
+            _MitMotWindow(jnp.asarray(buffer), in_taps, out_taps, n)
+            for buffer, (in_taps, out_taps) in zip(mit_mots, mit_mot_taps)
         ]
         states = [jnp.asarray(buffer) for buffer in states]
 
@@ -249,7 +251,8 @@ def jax_funcify_scan(op, node=None, **kwargs):
             unroll=steps_per_iteration,
         )
         results = [
-            mit_mot.buffer_after(values, window) for mit_mot, values, window in zip(mit_mots, left, final_mit_mot_windows)
+            mit_mot.buffer_after(values, window)
+            for mit_mot, values, window in zip(mit_mots, left, final_mit_mot_windows)
         ]
         for buffer, length, produced in zip(states, window_lengths, produced_states):
             results.append(_time_ordered_buffer(buffer[:length].astype(produced.dtype), produced, buffer.shape[0]))

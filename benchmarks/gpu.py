@@ -7,7 +7,8 @@ against PyTorch on the same GPU and against a hand-written JAX model
 (``lax.scan`` + ``jax.value_and_grad``) of each network; then it
 trains a stacked GRU/LSTM language model and prints its loss falling.
 
-Without a GPU it says so and exits 0 (CI has none); ``--allow-cpu`` runs it
+A part that fails prints its traceback, the others still run, and the exit
+status is 1. Without a GPU it says so and exits 0 (CI has none); ``--allow-cpu`` runs it
 on JAX's CPU device instead, which checks the script, not the speed.
 
     python benchmarks/gpu.py            # on a machine with a GPU and CUDA JAX
@@ -287,6 +288,27 @@ def stacked_training(size):
     return first / X.size, last / X.size, rate
 
 
+def print_steps(steps):
+    """One line per candidate of :func:`per_sentence`: milliseconds, and aerann's time over it."""
+    for name, seconds in steps.items():
+        print(f"  {name:<10} {seconds * 1e3:9.3f} ms   aerann/{name}: {steps['aerann'] / seconds:.2f}x")
+
+
+def print_rates(rates):
+    """One line per unit of :func:`throughput`: tokens/s of every candidate, and aerann's over each."""
+    for unit, rate in rates.items():
+        peers = {name: value for name, value in rate.items() if name != "aerann"}
+        others = "".join(f"  {name} {value:,.0f}" for name, value in peers.items())
+        versus = "".join(f"   aerann/{name}: {rate['aerann'] / value:.2f}x" for name, value in peers.items())
+        print(f"  {unit:<6} aerann {rate['aerann']:,.0f}{others}{versus}")
+
+
+def print_training(result):
+    """The loss per token before and after :func:`stacked_training`, and its tokens/s."""
+    first, last, rate = result
+    print(f"  loss per token {first:.3f} -> {last:.3f}, {rate:,.0f} tokens/s")
+
+
 def cuda_torch():
     try:
         import torch
@@ -330,35 +352,20 @@ def main(argv=None) -> int:
             traceback.print_exc(file=sys.stdout)
             failed.append(title)
 
-    def show_steps(steps):
-        for name, seconds in steps.items():
-            print(f"  {name:<10} {seconds * 1e3:9.3f} ms   aerann/{name}: {steps['aerann'] / seconds:.2f}x")
-
-    def show_rates(rates):
-        for unit, rate in rates.items():
-            peers = {name: value for name, value in rate.items() if name != "aerann"}
-            others = "".join(f"  {name} {value:,.0f}" for name, value in peers.items())
-            versus = "".join(f"   aerann/{name}: {rate['aerann'] / value:.2f}x" for name, value in peers.items())
-            print(f"  {unit:<6} aerann {rate['aerann']:,.0f}{others}{versus}")
-
-    def show_training(result):
-        first, last, rate = result
-        print(f"  loss per token {first:.3f} -> {last:.3f}, {rate:,.0f} tokens/s")
-
     report(
         f"Per-sentence SGD step (vocabulary {size['vocab']}, hidden {size['hidden']}, {size['words']} words, float32)",
         lambda: per_sentence(size, torch, args.unroll),
-        show_steps,
+        print_steps,
     )
     report(
         f"Throughput at batch {size['batch']} x {size['steps']} steps (tokens/s, float32)",
         lambda: throughput(size, torch, args.units, args.unroll),
-        show_rates,
+        print_rates,
     )
     report(
         f"Stacked GRU/LSTM language model, {size['train_steps']} SGD steps on one batch",
         lambda: stacked_training(size),
-        show_training,
+        print_training,
     )
     if failed:
         print(f"\nFailed: {'; '.join(failed)}")

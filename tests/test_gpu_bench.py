@@ -40,3 +40,19 @@ def test_on_the_cpu_device_it_times_aerann_against_hand_written_jax(gpu_bench, c
     assert re.search(r"elman +aerann [\d,]+  aerann u1 [\d,]+  jax [\d,]+ .*   aerann/jax: [\d.]+x", out)
     first, last = map(float, re.search(r"loss per token ([\d.]+) -> ([\d.]+)", out).groups())
     assert last < first
+
+
+def test_a_failing_part_prints_its_traceback_the_others_still_run_and_the_status_is_1(gpu_bench, capsys, monkeypatch):
+    def broken(*args):
+        raise RuntimeError("no such device")
+
+    parts = gpu_bench["main"].__globals__
+    monkeypatch.setitem(parts, "per_sentence", broken)
+    monkeypatch.setitem(parts, "throughput", lambda *args: {"elman": {"aerann": 3000.0, "jax": 1500.0}})
+    monkeypatch.setitem(parts, "stacked_training", lambda size: (4.0, 3.5, 1000.0))
+    assert gpu_bench["main"](["--quick", "--allow-cpu"]) == 1
+    out = capsys.readouterr().out
+    assert "RuntimeError: no such device" in out
+    assert re.search(r"elman +aerann 3,000  jax 1,500   aerann/jax: 2\.00x", out)
+    assert "loss per token 4.000 -> 3.500, 1,000 tokens/s" in out
+    assert re.search(r"Failed: Per-sentence SGD step", out)
