@@ -132,9 +132,9 @@ class _MitMotWindow:
         import jax.numpy as jnp
 
         self.in_taps, self.out_taps = list(in_taps), list(out_taps)
-        self.lo, self.hi = min(self.in_taps), max(self.in_taps + self.out_taps)
+        self.lo = min(self.in_taps)
         self.size = buffer.shape[0]
-        width = self.hi - self.lo + 1
+        width = max(self.in_taps + self.out_taps) - self.lo + 1
         if min(self.out_taps) < self.lo or n - 1 + width > self.size:
             raise NotImplementedError(
                 f"aerann's JAX Scan: a mit_mot buffer of {self.size} entries does not hold {n} steps "

@@ -5,10 +5,11 @@ most 32 MiB) with fresh pages from the kernel and returns them on free. A
 language model's training step allocates and frees several arrays the size
 of its output layer (tokens x vocabulary: 33 MB for 1024 tokens and 8000
 words), so with the threshold at its default every step faulted in and
-zeroed those pages anew: with it, the Elman and GRU language models trained
-15% and 26% more tokens/s at batch 32 x 32 here (docs/benchmarks.md). :func:`keep_freed_memory` raises
-malloc's thresholds so that freed blocks stay in the heap and the next step
-reuses them, as ``MALLOC_MMAP_THRESHOLD_`` would. It is process-wide;
+zeroed those pages anew. :func:`keep_freed_memory` raises malloc's
+thresholds so that freed blocks stay in the heap and the next step reuses
+them, as ``MALLOC_MMAP_THRESHOLD_`` would: the Elman and GRU language models
+then trained 15% and 26% more tokens/s at batch 32 x 32 here
+(docs/benchmarks.md). It is process-wide;
 ``AERANN_KEEP_FREED_MEMORY=0`` leaves malloc as it is. Off glibc it does
 nothing.
 """

@@ -110,10 +110,8 @@ class RNNTheano:
         dU_x, dW = aesara.grad(None, [columns, W], known_grads={logits: d_logits})
         # The tutorial computes o_t inside the scan, so truncation also limits
         # V's gradient to the errors of the last `truncate_gradient` steps.
-        if truncate_gradient < 0:
-            dV = at.dot(d_logits.T, s)
-        else:
-            dV = at.dot(d_logits[-truncate_gradient:].T, s[-truncate_gradient:])
+        counted = slice(None) if truncate_gradient < 0 else slice(-truncate_gradient, None)
+        dV = at.dot(d_logits[counted].T, s[counted])
         return x, y, o, o_error, [dU_x, dV, dW]
 
     def _dense(self, x, dU_x):

@@ -18,9 +18,11 @@ download)
     ;;
 run)
     # The wheels are pure Python: unpacking them is installing them, pip or not.
-    python3 -c "import glob, zipfile; [zipfile.ZipFile(w).extractall('/tmp/aerann-site') for w in glob.glob('.whl/*.whl')]"
-    python3 -c "import setuptools" 2>/dev/null ||
-        python3 -c "import glob, zipfile; [zipfile.ZipFile(w).extractall('/tmp/aerann-site') for w in glob.glob('.whl/where-missing/*.whl')]"
+    unpack() {
+        python3 -c "import glob, zipfile; [zipfile.ZipFile(w).extractall('/tmp/aerann-site') for w in glob.glob('$1/*.whl')]"
+    }
+    unpack .whl
+    python3 -c "import setuptools" 2>/dev/null || unpack .whl/where-missing
     export PYTHONPATH="/tmp/aerann-site:$PWD" AESARA_FLAGS='blas__ldflags=,cxx=' AERANN_BACKEND=jax
     python3 -c "import jax, numpy; print('numpy', numpy.__version__, 'jax', jax.__version__, jax.devices())"
     python3 -u benchmarks/gpu.py "${@:2}" 2>&1 | tee "${OUT:-/tmp}/gpu.txt"
