@@ -10,6 +10,10 @@ from aerann import memory as _memory
 _aesara_setup.configure()
 _memory.keep_freed_memory()
 
+from aerann import static_shapes as _static_shapes  # noqa: E402
+
+_static_shapes.install()
+
 from aerann import units  # noqa: E402
 from aerann.compile import get_backend, set_backend  # noqa: E402
 from aerann.generate import generate_sentence  # noqa: E402

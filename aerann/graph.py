@@ -49,11 +49,17 @@ def _as_states(unit, new, count):
     return new
 
 
-def run_layer(unit, inputs, mask=None, truncate_gradient=-1, grad_clip=None):
-    """Run ``unit`` over ``inputs`` (T, B, n_in); returns its state sequences, each (T, B, n_out)."""
+def run_layer(unit, inputs, mask=None, truncate_gradient=-1, grad_clip=None, batch=None):
+    """Run ``unit`` over ``inputs`` (T, B, n_in); returns its state sequences, each (T, B, n_out).
+
+    ``batch`` is B as a symbolic size, ``inputs.shape[1]`` by default; a
+    stack passes its first input's, so that a layer's initial states do not
+    measure the scan below it (which makes every allocation's shape
+    inference walk the whole stack).
+    """
     truncate_gradient = check_truncate_gradient(truncate_gradient)
     grad_clip = check_grad_clip(grad_clip)
-    batch = inputs.shape[1]
+    batch = inputs.shape[1] if batch is None else batch
     initial = [at.zeros((batch, h0.shape[0]), dtype=h0.dtype) + h0 for h0 in unit.initial_states()]
     count = len(initial)
 
@@ -94,6 +100,7 @@ def run_layer(unit, inputs, mask=None, truncate_gradient=-1, grad_clip=None):
 
 def run_stack(units, inputs, mask=None, truncate_gradient=-1, grad_clip=None):
     """Run layers in order, each on the previous one's output (its first state); returns the top output."""
+    batch = inputs.shape[1]
     for unit in units:
-        inputs = run_layer(unit, inputs, mask, truncate_gradient, grad_clip)[0]
+        inputs = run_layer(unit, inputs, mask, truncate_gradient, grad_clip, batch)[0]
     return inputs
