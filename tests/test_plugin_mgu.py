@@ -56,7 +56,7 @@ def test_the_plugin_is_registered_through_its_entry_point(plugin_paths):
 def test_the_plugins_own_tests_pass(plugin_paths):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(plugin_paths + [str(PLUGIN.parents[1])]))
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(PLUGIN / "tests")],
+        [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", str(PLUGIN / "tests")],
         capture_output=True, text=True, env=env,
     )
     assert result.returncode == 0, result.stdout + result.stderr
