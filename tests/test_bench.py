@@ -12,6 +12,7 @@ def run(capsys, *argv):
     return capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_quick_benchmark_prints_probe_steps_throughput_compile_times_and_targets(capsys):
     out = run(capsys)
     assert re.search(r"Matrix-product probe: float32 256\^2 @ 256\^2 at [\d.]+ GFLOP/s", out)

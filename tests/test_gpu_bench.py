@@ -30,6 +30,7 @@ def test_without_a_gpu_it_says_so_and_exits_0(gpu_bench, capsys, monkeypatch):
     assert "No GPU found by JAX: skipped" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_on_the_cpu_device_it_times_aerann_against_hand_written_jax(gpu_bench, capsys):
     assert gpu_bench["main"](["--quick", "--allow-cpu", "--units", "elman", "--unroll", "4", "1"]) == 0
     out = capsys.readouterr().out

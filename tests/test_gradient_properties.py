@@ -143,6 +143,7 @@ def test_symbolic_gradients_equal_numpy_bptt(unit_name, batch, embed, hidden, wh
     check_gradients(structure, truncate_gradient, batch, embed, hidden)
 
 
+@pytest.mark.slow
 @given(batch=sequence_batches, embed=embeddings, hidden=sizes)
 def test_mixed_three_layer_stack_with_activations(batch, embed, hidden):
     check_gradients(MIXED, MIXED_TRUNCATION, batch, embed, hidden)

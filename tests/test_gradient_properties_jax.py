@@ -75,6 +75,7 @@ def test_jax_gradients_of_a_stacked_truncated_unit_equal_c_and_numpy(unit_name, 
     check(structure, truncate_gradient, batch)
 
 
+@pytest.mark.slow
 @settings(max_examples=EXAMPLES)
 @given(batch=st.one_of(jax_batches, full_length_batches))
 def test_jax_gradients_of_the_mixed_three_layer_stack(batch):

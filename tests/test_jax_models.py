@@ -35,14 +35,17 @@ def train_and_use(build, X, Y, optimizer):
 @pytest.mark.parametrize(
     "build, data, optimizer",
     [
-        (lambda: LanguageModel(9, 3, layers=[("gru", 4), ("lstm", 3)], seed=0), language_data, "rmsprop"),
-        (
+        pytest.param(
+            lambda: LanguageModel(9, 3, layers=[("gru", 4), ("lstm", 3)], seed=0), language_data, "rmsprop",
+            id="stacked gru/lstm language model", marks=pytest.mark.slow,
+        ),
+        pytest.param(
             lambda: SequenceClassifier(2, layers=[("elman", 3)], vocab_size=9, embedding_dim=2, seed=0),
             lambda: (language_data()[0], np.arange(11) % 2),
             "momentum",
+            id="classifier",
         ),
     ],
-    ids=["stacked gru/lstm language model", "classifier"],
 )
 def test_training_on_jax_matches_the_c_backend(build, data, optimizer):
     X, Y = data()

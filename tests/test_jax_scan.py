@@ -248,6 +248,7 @@ def test_sit_sot_forward_and_gradient_for_any_length(T):
     assert has_mit_mot(j), "the gradient should run a backward scan with mit_mot"
 
 
+@pytest.mark.slow
 def test_sequence_taps_and_mit_sot():
     c, j = both("taps", build_taps)
     r = rng()
@@ -469,6 +470,7 @@ def batch_data(T, B, seed=0):
     return X, Y, mask
 
 
+@pytest.mark.slow
 def test_masked_gru_lstm_stack_sgd_step(stack_params):
     params, initial = stack_params
     c, j = both("stack", lambda: build_stack(params))

@@ -63,6 +63,7 @@ def test_the_plugins_own_tests_pass(plugin_paths):
     assert "2 passed" in result.stdout
 
 
+@pytest.mark.slow
 def test_mgu_stacks_with_gru_and_lstm_and_learns(plugin_paths):
     sentences = agreement_sentences(60, seed=4)
     vocab = Vocabulary.build(sentences, 20)
