@@ -54,8 +54,8 @@ def run_layer(unit, inputs, mask=None, truncate_gradient=-1, grad_clip=None, bat
 
     ``batch`` is B as a symbolic size, ``inputs.shape[1]`` by default; a
     stack passes its first input's, so that a layer's initial states do not
-    measure the scan below it (which makes every allocation's shape
-    inference walk the whole stack).
+    depend on the scan below it: shape inference and rewrites of an
+    allocation then stop at the stack's input instead of walking the stack.
     """
     truncate_gradient = check_truncate_gradient(truncate_gradient)
     grad_clip = check_grad_clip(grad_clip)
