@@ -10,7 +10,7 @@ import os
 
 import aesara
 
-from aerann import parameters
+from aerann import function_cache, parameters
 
 BACKENDS = ("c", "jax")
 _state = {"backend": None}
@@ -59,17 +59,31 @@ def mode():
 def function(inputs, outputs, updates=None, givens=None, name=None, **kwargs):
     """Compile ``inputs -> outputs`` for the current backend.
 
-    Parameters stay where the backend computes: a JAX function keeps them on
-    its device between calls (see :mod:`aerann.parameters`).
+    On the C backend a graph compiled before, in this process or any earlier
+    one, is loaded from :mod:`aerann.function_cache` instead of being
+    rewritten again.  Parameters stay where the backend computes: a JAX
+    function keeps them on its device between calls (see
+    :mod:`aerann.parameters`).
     """
-    function = aesara.function(
-        inputs,
-        outputs,
-        updates=updates,
-        givens=givens,
-        name=name,
-        mode=mode(),
-        on_unused_input="ignore",
-        **kwargs,
-    )
-    return parameters.place_shared_values(function, get_backend())
+    key = shared = None
+    if get_backend() == "c" and function_cache.enabled():
+        try:
+            key, shared = function_cache.describe(inputs, outputs, updates, givens, sorted(kwargs.items()))
+        except function_cache.Uncacheable:
+            pass
+    compiled = function_cache.load(key, shared) if key else None
+    if compiled is None:
+        compiled = aesara.function(
+            inputs,
+            outputs,
+            updates=updates,
+            givens=givens,
+            name=name,
+            mode=mode(),
+            on_unused_input="ignore",
+            **kwargs,
+        )
+        if key:
+            function_cache.store(key, compiled, shared)
+    compiled.name = name
+    return parameters.place_shared_values(compiled, get_backend())
