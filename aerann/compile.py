@@ -59,16 +59,18 @@ def mode():
 def function(inputs, outputs, updates=None, givens=None, name=None, **kwargs):
     """Compile ``inputs -> outputs`` for the current backend.
 
-    On the C backend a graph compiled before, in this process or any earlier
-    one, is loaded from :mod:`aerann.function_cache` instead of being
-    rewritten again.  Parameters stay where the backend computes: a JAX
+    A graph compiled before for the same backend, in this process or any
+    earlier one, is loaded from :mod:`aerann.function_cache` instead of
+    being rewritten again.  Parameters stay where the backend computes: a JAX
     function keeps them on its device between calls (see
     :mod:`aerann.parameters`).
     """
     key = shared = None
-    if get_backend() == "c" and function_cache.enabled():
+    backend_mode = mode()
+    if function_cache.enabled():
         try:
-            key, shared = function_cache.describe(inputs, outputs, updates, givens, sorted(kwargs.items()))
+            settings = (get_backend(), sorted(kwargs.items()))
+            key, shared = function_cache.describe(inputs, outputs, updates, givens, settings)
         except function_cache.Uncacheable:
             pass
     compiled = function_cache.load(key, shared) if key else None
@@ -79,7 +81,7 @@ def function(inputs, outputs, updates=None, givens=None, name=None, **kwargs):
             updates=updates,
             givens=givens,
             name=name,
-            mode=mode(),
+            mode=backend_mode,
             on_unused_input="ignore",
             **kwargs,
         )

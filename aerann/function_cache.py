@@ -29,7 +29,7 @@ asked for it, matched by that order.
 
 Entries live beside Aesara's compile directory, in ``aerann-functions``
 under ``aesara.config.base_compiledir``; ``AERANN_FUNCTION_CACHE=0``
-turns the cache off.  An entry that fails to load is removed and the
+turns the cache off.  Each backend (C, JAX) has its own entries.  An entry that fails to load is removed and the
 function is compiled again.
 """
 

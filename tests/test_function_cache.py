@@ -112,3 +112,19 @@ def test_it_can_be_turned_off(cache, monkeypatch):
     inputs, outputs, updates, _ = recurrence()
     compile.function(inputs, outputs, updates=updates)
     assert not cache.exists()
+
+
+def test_each_backend_has_its_own_entry(cache):
+    x = np.random.default_rng(1).normal(size=(4, 3))
+    inputs, outputs, updates, _ = recurrence()
+    on_c = compile.function(inputs, outputs, updates=updates)(x)
+    with compile.backend("jax"):
+        inputs, outputs, updates, _ = recurrence()
+        on_jax = compile.function(inputs, outputs, updates=updates)(x)
+        inputs, outputs, updates, _ = recurrence()
+        loaded = function_cache.loaded
+        again = compile.function(inputs, outputs, updates=updates)(x)
+        assert function_cache.loaded == loaded + 1
+    assert len(list(cache.iterdir())) == 2
+    np.testing.assert_allclose(on_jax, on_c, rtol=1e-12)
+    np.testing.assert_array_equal(again, on_jax)
