@@ -52,6 +52,7 @@ def mode():
         from aerann import jax_scan
 
         jax_scan.register()
+        function_cache.keep_xla_programs()
         return "JAX"
     return None
 

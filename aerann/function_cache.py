@@ -98,6 +98,16 @@ def compared_attributes(cls):
     return None
 
 
+def keep_xla_programs() -> None:
+    """Point JAX's own disk cache of compiled XLA programs into :func:`directory` (unless the
+    environment chose a folder for it): a loaded JAX function is traced and jitted again, and its
+    XLA programs, where they took over a second to compile, then come from disk too."""
+    import jax
+
+    if enabled() and not jax.config.jax_compilation_cache_dir:
+        jax.config.update("jax_compilation_cache_dir", str(directory() / "xla"))
+
+
 class _Description:
     """The canonical description of a graph; ``shared`` lists its shared variables in the order met."""
 

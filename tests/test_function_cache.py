@@ -63,7 +63,7 @@ def test_a_loaded_function_computes_the_same_and_updates_the_callers_shared_vari
     x = np.random.default_rng(0).normal(size=(4, 3))
     inputs, outputs, updates, W = recurrence()
     built = compile.function(inputs, outputs, updates=updates)
-    assert len(list(cache.iterdir())) == 1
+    assert len(list(cache.glob("*.pkl.z"))) == 1
     expected = built(x)
     np.testing.assert_array_equal(W.get_value(), 0.5 * np.eye(3))
 
@@ -84,7 +84,7 @@ def test_a_loaded_function_computes_the_same_and_updates_the_callers_shared_vari
 def test_an_unreadable_entry_is_removed_and_the_function_compiled_again(cache, caplog):
     inputs, outputs, updates, _ = recurrence()
     compile.function(inputs, outputs, updates=updates)
-    (entry,) = cache.iterdir()
+    (entry,) = cache.glob("*.pkl.z")
     entry.write_bytes(b"not a compiled function")
     inputs, outputs, updates, _ = recurrence()
     with caplog.at_level(logging.WARNING, logger="aerann.function_cache"):
@@ -125,6 +125,21 @@ def test_each_backend_has_its_own_entry(cache):
         loaded = function_cache.loaded
         again = compile.function(inputs, outputs, updates=updates)(x)
         assert function_cache.loaded == loaded + 1
-    assert len(list(cache.iterdir())) == 2
+    assert len(list(cache.glob("*.pkl.z"))) == 2
     np.testing.assert_allclose(on_jax, on_c, rtol=1e-12)
     np.testing.assert_array_equal(again, on_jax)
+
+
+def test_jax_keeps_its_xla_programs_beside_the_functions_unless_told_where(cache):
+    import jax
+
+    previous = jax.config.jax_compilation_cache_dir
+    try:
+        jax.config.update("jax_compilation_cache_dir", None)
+        function_cache.keep_xla_programs()
+        assert jax.config.jax_compilation_cache_dir == str(cache / "xla")
+        jax.config.update("jax_compilation_cache_dir", "/elsewhere")
+        function_cache.keep_xla_programs()
+        assert jax.config.jax_compilation_cache_dir == "/elsewhere"
+    finally:
+        jax.config.update("jax_compilation_cache_dir", previous)
