@@ -10,11 +10,13 @@ from aerann import memory as _memory
 _aesara_setup.configure()
 _memory.keep_freed_memory()
 
+from aerann import precompiled_headers as _precompiled_headers  # noqa: E402
 from aerann import shared_composites as _shared_composites  # noqa: E402
 from aerann import static_shapes as _static_shapes  # noqa: E402
 
 _static_shapes.install()
 _shared_composites.install()
+_precompiled_headers.install()
 
 from aerann import units  # noqa: E402
 from aerann.compile import get_backend, set_backend  # noqa: E402
