@@ -3,9 +3,9 @@
 Every C module Aesara generates begins with the same few ``#include``
 lines (``Python.h``, ``iostream``, Aesara's helper, ``math.h``, NumPy's
 array headers, often ``vector`` and ``algorithm``), and gcc spent most of
-each module's compile time on them: about 2.6 s a module here, of which a
-module's own code took under 1 s.  The suite compiles several hundred
-modules on a fresh machine, and a user's first model dozens.
+each module's compile time on them, for each of the dozens of modules a
+first model needs and the hundreds the test suite compiles on a fresh
+machine.
 
 Here, before gcc compiles a module, the ``#include`` lines it begins with
 are compiled once into a precompiled header (``prefix.h.gch``), with the
