@@ -227,7 +227,8 @@ def describe(inputs, outputs, updates=None, givens=None, settings=()):
         for name in sorted(aesara.config._config_var_dict)
         if "compiledir" not in name  # where things are kept, not what is compiled
     )
-    key = repr((FORMAT, aesara.__version__, np.__version__, aerann.__version__, config, single, len(outputs), graph,
+    shape = (single, len(outputs), len(updates), len(givens))  # which roots are outputs, updates, givens
+    key = repr((FORMAT, aesara.__version__, np.__version__, aerann.__version__, config, shape, graph,
                 description.value(tuple(settings))))
     return hashlib.sha256(key.encode()).hexdigest(), description.shared
 

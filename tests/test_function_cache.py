@@ -45,6 +45,9 @@ def test_the_same_graph_built_twice_has_one_key_and_any_difference_changes_it():
     assert function_cache.describe(inputs, outputs, updates)[0] != function_cache.describe(inputs, outputs)[0]
     V = aesara.shared(np.eye(3), name="V")
     assert function_cache.describe(inputs, outputs, updates, givens=[(W, V * 2)])[0] != key()
+    # the same variables as an update or as a replacement are different functions
+    as_update = function_cache.describe(inputs, outputs, updates=[(W, V * 2)])[0]
+    assert as_update != function_cache.describe(inputs, outputs, givens=[(W, V * 2)])[0]
 
 
 def test_the_key_is_the_same_in_another_process_whatever_its_hash_seed():
