@@ -5,6 +5,7 @@ import logging
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import aesara
 import aesara.tensor as at
@@ -51,9 +52,8 @@ def test_the_same_graph_built_twice_has_one_key_and_any_difference_changes_it():
 
 
 def test_the_key_is_the_same_in_another_process_whatever_its_hash_seed():
-    script = (
-        "import aerann, sys; sys.path.insert(0, 'tests'); import test_function_cache as t; print(t.key())"
-    )
+    here = str(Path(__file__).parent)
+    script = f"import aerann, sys; sys.path.insert(0, {here!r}); import test_function_cache as t; print(t.key())"
     keys = {
         subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                        env={**os.environ, "PYTHONHASHSEED": seed}).stdout.strip()
