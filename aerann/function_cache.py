@@ -283,19 +283,25 @@ def store(key, function, shared):
     """Write ``function``'s maker under ``key`` (atomically; a failure only logs)."""
     if not _shares_only_these(function.maker, shared):
         return False
-    path = directory() / f"{key}.pkl.z"
+    buffer = io.BytesIO()
     try:
-        buffer = io.BytesIO()
         _Pickler(buffer, shared).dump(function.maker)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".", suffix=".tmp", delete=False) as file:
-            file.write(zlib.compress(buffer.getvalue(), 1))
-        os.replace(file.name, path)
-        return True
     except Exception as error:  # a function that cannot be pickled is simply not cached
         _log.debug("not caching %s: %s", key, error)
-        if "file" in locals():
-            Path(file.name).unlink(missing_ok=True)
+        return False
+    path = directory() / f"{key}.pkl.z"
+    partial = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".", suffix=".tmp", delete=False) as file:
+            partial = Path(file.name)
+            file.write(zlib.compress(buffer.getvalue(), 1))
+        os.replace(partial, path)
+        return True
+    except OSError as error:
+        _log.debug("not caching %s: %s", key, error)
+        if partial is not None:
+            partial.unlink(missing_ok=True)
         return False
 
 
