@@ -1,0 +1,86 @@
+"""New C modules are compiled before Aesara's compile lock is taken, then stored in its cache as
+Aesara stores them; a module another process stored meanwhile wins over the private build."""
+
+import os
+import time
+
+import aerann  # noqa: F401
+import aesara
+import aesara.scalar as aes
+import aesara.tensor as at
+import numpy as np
+import pytest
+from aesara.compile import compilelock
+from aesara.graph.fg import FunctionGraph
+from aesara.link.c.basic import CLinker
+from aesara.link.c.cmodule import GCC_compiler, get_module_cache
+from aesara.tensor.elemwise import Elemwise
+
+from aerann import parallel_compiles
+
+
+def lock_held() -> bool:
+    return f"{aesara.config.compiledir}-{os.getpid()}" in compilelock.local_mem._locks
+
+
+def never_compiled_before():
+    """A fused elementwise graph whose C module no run has compiled: the constant written into
+    its C code is this moment's."""
+    x = at.dvector("x")
+    constant = 1.0 + (time.time_ns() % 10**12) / 10**13
+    s = aes.float64()
+    kernel = Elemwise(aes.Composite([s], [aes.tanh(s) * constant + aes.exp(s)]))
+    return x, kernel(x), constant
+
+
+@pytest.fixture
+def gcc_calls(monkeypatch):
+    """Whether Aesara's compile lock was held, for each gcc run."""
+    calls = []
+    compile_str = GCC_compiler.compile_str
+
+    def spy(*args, **kwargs):
+        calls.append(lock_held())
+        return compile_str(*args, **kwargs)
+
+    monkeypatch.setattr(GCC_compiler, "compile_str", staticmethod(spy))
+    return calls
+
+
+def test_gcc_runs_without_the_lock_and_the_module_joins_the_cache(gcc_calls):
+    x, y, constant = never_compiled_before()
+    linker = CLinker().accept(FunctionGraph([x], [y]))
+    key = linker.cmodule_key()
+    cache = get_module_cache(aesara.config.compiledir)
+    module = cache.module_from_key(key, linker)
+    assert gcc_calls == [False]
+    assert module.__file__.startswith(aesara.config.compiledir)
+    folder = os.path.dirname(module.__file__)
+    assert {"mod.cpp", "key.pkl", "__init__.py"} <= set(os.listdir(folder))
+    assert cache.module_from_key(key, linker) is module and gcc_calls == [False]
+
+    f = aesara.function([x], at.exp(y) * 2)  # new fused nodes, each built outside the lock
+    assert len(gcc_calls) > 1 and not any(gcc_calls)
+    values = np.array([-1.0, 0.5, 2.0])
+    np.testing.assert_allclose(f(values), np.exp(np.tanh(values) * constant + np.exp(values)) * 2, rtol=1e-12)
+
+
+def test_a_module_stored_by_another_process_meanwhile_is_the_one_used(monkeypatch, gcc_calls):
+    x, y, _ = never_compiled_before()
+    linker = CLinker().accept(FunctionGraph([x], [y]))
+    key = linker.cmodule_key()
+    cache = get_module_cache(aesara.config.compiledir)
+    build = parallel_compiles.build
+    stored, folders = [], []
+
+    def build_while_another_stores_it(lnk, folder):
+        library = build(lnk, folder)
+        folders.append(folder)
+        stored.append(parallel_compiles._aesaras(cache, key, CLinker().accept(FunctionGraph([x], [y]))))
+        return library
+
+    monkeypatch.setattr(parallel_compiles, "build", build_while_another_stores_it)
+    module = cache.module_from_key(key, linker)
+    assert module is stored[0]
+    assert gcc_calls == [False, True]  # ours outside the lock, the other one (Aesara's own) inside
+    assert not folders[0].exists()  # the private build is discarded
