@@ -10,47 +10,84 @@ model below the scan, every scan's ``infer_shape`` included, and it is
 rebuilt for every allocation, so a stacked model's training step spent a
 large part of its compile time there, more with every layer.
 
-Here the shape's ancestry is cut at every tensor whose shape is read (the
-input of a ``Shape`` or ``Shape_i``), which becomes an input of the small
-graph, so the static size of ``x.shape[i]`` is what ``x``'s type says; the
-arithmetic on sizes and the constants are folded as before.  Where Aesara
-would also have derived a size from the node that computes ``x`` (a scan's
-output whose type leaves a size open), this leaves it open: the result's
-type is then less specific, never different.  Static sizes only inform
-types; no value is computed from them.
+Here the sizes are evaluated directly, in Python, from what is known
+without data: constants, the static sizes of types (``x.shape[i]`` is what
+``x``'s type says), and every op whose inputs are all known and which Aesara
+would constant-fold, applied through its own ``perform``.  That is the
+folding Aesara does, on a graph cut at every tensor whose shape is read,
+without building a graph, a ``ShapeFeature`` or a C thunk for it; a checked
+size (``Assert``) is known when the size is and its checks are known to
+pass, as Aesara's canonicalization drops such checks.  Where
+Aesara would also have derived a size from the node that computes ``x`` (a
+scan's output whose type leaves a size open), or simplified arithmetic
+that does not fold (``n - n``), this leaves it open: the result's type is
+then less specific, never different.  Static sizes only inform types; no
+value is computed from them.
 """
 
 import aesara.tensor as at
 import aesara.tensor.basic as tensor_basic
+import numpy as np
 from aesara.graph.basic import Constant
-from aesara.graph.fg import FunctionGraph
-from aesara.graph.rewriting.utils import rewrite_graph
-from aesara.tensor.rewriting.basic import topo_constant_folding
-from aesara.tensor.rewriting.shape import ShapeFeature
+from aesara.raise_op import CheckAndRaise
 from aesara.tensor.shape import Shape, Shape_i
+from aesara.tensor.subtensor import Subtensor
 from aesara.tensor.type import integer_dtypes
 
 _aesaras = tensor_basic.infer_static_shape
 
 
-def shape_inputs(sizes):
-    """The roots of the size graphs ``sizes``, reading through no Shape or Shape_i: what they are computed from."""
-    seen, roots, pending = set(), [], list(sizes)
-    while pending:
-        variable = pending.pop()
-        if variable in seen:
-            continue
-        seen.add(variable)
-        if variable.owner is None:
-            roots.append(variable)
-        elif isinstance(variable.owner.op, (Shape, Shape_i)):
-            measured = variable.owner.inputs[0]
-            if measured not in seen:
-                seen.add(measured)
-                roots.append(measured)
-        else:
-            pending.extend(variable.owner.inputs)
-    return [root for root in roots if not isinstance(root, Constant)]
+def _folds(node) -> bool:
+    """Whether Aesara's constant folding would compute ``node`` from constant inputs."""
+    try:
+        return bool(node.op.do_constant_folding(None, node))
+    except Exception:  # an op that decides from the graph around it: left alone
+        return False
+
+
+def static_value(variable, known=None):
+    """The value of ``variable``, a size or a computation on sizes, where it is known without
+    data (see the module's docstring); None where it is not."""
+    known = {} if known is None else known
+    if variable in known:
+        return known[variable]
+    value = None
+    node = variable.owner
+    if isinstance(variable, Constant):
+        value = variable.data
+    elif node is None:
+        pass
+    elif isinstance(node.op, Shape_i):
+        size = node.inputs[0].type.shape[node.op.i]
+        value = None if size is None else variable.type.filter(size)
+    elif isinstance(node.op, Shape):
+        shape = node.inputs[0].type.shape
+        value = None if None in shape else variable.type.filter(np.array(shape))
+    elif isinstance(node.op, Subtensor) and node.inputs[0].owner and isinstance(node.inputs[0].owner.op, Shape):
+        # one size of a shape: known when that size is, whatever the others are
+        index = [static_value(i, known) for i in node.inputs[1:]]
+        if len(node.op.idx_list) == 1 and len(index) == 1 and index[0] is not None and variable.ndim == 0:
+            size = node.inputs[0].owner.inputs[0].type.shape[int(index[0])]
+            value = None if size is None else variable.type.filter(size)
+    elif isinstance(node.op, CheckAndRaise):
+        # a checked size: known when it is and every check is known to pass (Aesara drops such
+        # checks while canonicalizing); a check known to fail is left for the running graph
+        conditions = [static_value(c, known) for c in node.inputs[1:]]
+        if all(c is not None and np.ndim(c) == 0 and c != 0 for c in conditions):
+            value = static_value(node.inputs[0], known)
+    if value is None and node is not None and not isinstance(node.op, (Shape, Shape_i)) and _folds(node):
+        inputs = [static_value(i, known) for i in node.inputs]
+        if all(i is not None for i in inputs):
+            storage = [[None] for _ in node.outputs]
+            try:
+                node.op.perform(node, inputs, storage)
+            except Exception:  # what Aesara would not fold either (a failing check, say)
+                storage = [[None]] * len(node.outputs)
+            for output, (result,) in zip(node.outputs, storage):
+                known[output] = result
+            value = known[variable]
+    known[variable] = value
+    return value
 
 
 def infer_static_shape(shape):
@@ -60,9 +97,9 @@ def infer_static_shape(shape):
     for size in sizes:
         if size.type.dtype not in integer_dtypes:
             raise TypeError(f"Shapes must be scalar integers; got {size}")
-    graph = FunctionGraph(inputs=shape_inputs(sizes), outputs=sizes, features=[ShapeFeature()], clone=True)
-    folded = rewrite_graph(graph, custom_rewrite=topo_constant_folding).outputs
-    return sizes, tuple(size.data.item() if isinstance(size, Constant) else None for size in folded)
+    known = {}
+    values = [static_value(size, known) for size in sizes]
+    return sizes, tuple(None if value is None else np.asarray(value).item() for value in values)
 
 
 def install():

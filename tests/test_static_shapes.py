@@ -1,9 +1,11 @@
-"""aerann's infer_static_shape finds the static sizes Aesara's own finds, and Aesara's allocations use it."""
+"""aerann's infer_static_shape finds the static sizes Aesara's own finds (but those only the computing
+node or algebra gives), without building a graph, and Aesara's allocations use it."""
 
 import aesara
 import aesara.tensor as at
 import numpy as np
 import pytest
+from aesara.tensor.extra_ops import broadcast_shape
 
 from aerann import static_shapes
 
@@ -27,14 +29,28 @@ def cases():
         "unknown sizes": (static.shape[1], loose.shape[0]),
         "arithmetic on sizes": (static.shape[0] * static.shape[2] + 1, loose.shape[1] + 2, n),
         "a scan's gradient": tuple(gradient.shape[i] for i in range(3)),
+        "broadcast sizes and their checks": tuple(
+            broadcast_shape(tuple(static.shape[i] for i in range(3)), (2, 1, loose.shape[0]), arrays_are_shapes=True)
+        ),
+        "sizes of a reshaped tensor": tuple(static.reshape((10, -1)).shape),
+        "a size cast and clipped": (at.cast(static.shape[2], "int32"), at.clip(loose.shape[1], 1, 3)),
     }
 
 
-def test_a_size_only_the_computing_node_knows_is_left_open_never_changed():
+def test_a_size_only_the_computing_node_or_algebra_knows_is_left_open_never_changed():
     x = at.tensor("float64", shape=(None, 3, 4), name="x")
     shape = tuple(scan_over(x).shape[i] for i in range(3))
     assert static_shapes._aesaras(shape)[1] == (None, 3, 4)  # Aesara asks the scan
     assert static_shapes.infer_static_shape(shape)[1] == (None, None, None)  # the scan output's type
+    n = at.iscalar("n")
+    assert static_shapes._aesaras((2 + n * 0,))[1] == (2,)  # Aesara simplifies n * 0
+    assert static_shapes.infer_static_shape((2 + n * 0,))[1] == (None,)  # n is not known
+
+
+def test_a_check_known_to_fail_is_left_to_the_running_graph():
+    static = at.tensor("float64", shape=(2, None), name="static")
+    (size,) = broadcast_shape((static.shape[0],), (3,), arrays_are_shapes=True)
+    assert static_shapes.infer_static_shape((size,))[1] == (None,)
 
 
 @pytest.mark.parametrize("case", list(cases()))
