@@ -10,14 +10,14 @@ from aerann import memory as _memory
 _aesara_setup.configure()
 _memory.keep_freed_memory()
 
+from aerann import broadcast_shapes as _broadcast_shapes  # noqa: E402
 from aerann import composite_pickles as _composite_pickles  # noqa: E402
 from aerann import parallel_compiles as _parallel_compiles  # noqa: E402
 from aerann import precompiled_headers as _precompiled_headers  # noqa: E402
-from aerann import shared_composites as _shared_composites  # noqa: E402
 from aerann import static_shapes as _static_shapes  # noqa: E402
 
 _static_shapes.install()
-_shared_composites.install()
+_broadcast_shapes.install()
 _precompiled_headers.install()
 _parallel_compiles.install()
 _composite_pickles.install()
