@@ -45,49 +45,77 @@ def _folds(node) -> bool:
         return False
 
 
-def static_value(variable, known=None):
-    """The value of ``variable``, a size or a computation on sizes, where it is known without
-    data (see the module's docstring); None where it is not."""
-    known = {} if known is None else known
-    if variable in known:
-        return known[variable]
-    value = None
+def _reads_a_shape(node) -> bool:
+    """Whether ``node`` takes one size out of a ``Shape``: ``x.shape[i]``."""
+    source = node.inputs[0].owner
+    return isinstance(node.op, Subtensor) and source is not None and isinstance(source.op, Shape)
+
+
+def _needs(variable) -> list:
+    """The variables whose values :func:`static_value` needs to find ``variable``'s."""
+    node = variable.owner
+    if node is None or isinstance(variable, Constant) or isinstance(node.op, (Shape, Shape_i)):
+        return []
+    if _reads_a_shape(node):
+        return node.inputs[1:]
+    return node.inputs if isinstance(node.op, CheckAndRaise) or _folds(node) else []
+
+
+def _evaluate(variable, known):
+    """``variable``'s value from the known values of what it :func:`_needs` (None if unknown)."""
     node = variable.owner
     if isinstance(variable, Constant):
-        value = variable.data
-    elif node is None:
-        pass
-    elif isinstance(node.op, Shape_i):
-        size = node.inputs[0].type.shape[node.op.i]
-        value = None if size is None else variable.type.filter(size)
-    elif isinstance(node.op, Shape):
+        return variable.data
+    if node is None:
+        return None
+    if isinstance(node.op, (Shape_i, Shape)):
         shape = node.inputs[0].type.shape
-        value = None if None in shape else variable.type.filter(np.array(shape))
-    elif isinstance(node.op, Subtensor) and node.inputs[0].owner and isinstance(node.inputs[0].owner.op, Shape):
+        size = shape[node.op.i] if isinstance(node.op, Shape_i) else (None if None in shape else np.array(shape))
+        return None if size is None else variable.type.filter(size)
+    if _reads_a_shape(node):
         # one size of a shape: known when that size is, whatever the others are
-        index = [static_value(i, known) for i in node.inputs[1:]]
+        index = [known[i] for i in node.inputs[1:]]
         if len(node.op.idx_list) == 1 and len(index) == 1 and index[0] is not None and variable.ndim == 0:
             size = node.inputs[0].owner.inputs[0].type.shape[int(index[0])]
-            value = None if size is None else variable.type.filter(size)
-    elif isinstance(node.op, CheckAndRaise):
+            return None if size is None else variable.type.filter(size)
+        return None
+    if isinstance(node.op, CheckAndRaise):
         # a checked size: known when it is and every check is known to pass (Aesara drops such
         # checks while canonicalizing); a check known to fail is left for the running graph
-        conditions = [static_value(c, known) for c in node.inputs[1:]]
-        if all(c is not None and np.ndim(c) == 0 and c != 0 for c in conditions):
-            value = static_value(node.inputs[0], known)
-    if value is None and node is not None and not isinstance(node.op, (Shape, Shape_i)) and _folds(node):
-        inputs = [static_value(i, known) for i in node.inputs]
-        if all(i is not None for i in inputs):
-            storage = [[None] for _ in node.outputs]
-            try:
-                node.op.perform(node, inputs, storage)
-            except Exception:  # what Aesara would not fold either (a failing check, say)
-                storage = [[None]] * len(node.outputs)
-            for output, (result,) in zip(node.outputs, storage):
-                known[output] = result
-            value = known[variable]
-    known[variable] = value
-    return value
+        conditions = [known[c] for c in node.inputs[1:]]
+        passes = all(c is not None and np.ndim(c) == 0 and c != 0 for c in conditions)
+        return known[node.inputs[0]] if passes else None
+    inputs = [known[i] for i in node.inputs]
+    if any(i is None for i in inputs):
+        return None
+    storage = [[None] for _ in node.outputs]
+    try:
+        node.op.perform(node, inputs, storage)
+    except Exception:  # what Aesara would not fold either (a failing check, say)
+        return None
+    for output, (result,) in zip(node.outputs, storage):
+        known.setdefault(output, result)
+    return storage[node.outputs.index(variable)][0]
+
+
+def static_value(variable, known=None):
+    """The value of ``variable``, a size or a computation on sizes, where it is known without
+    data (see the module's docstring); None where it is not.  ``known`` (a dict) keeps the
+    values found, for later calls on the same graph."""
+    known = {} if known is None else known
+    pending = [variable]
+    while pending:  # depth first, without recursion: a size may be computed from a whole model
+        current = pending[-1]
+        if current in known:
+            pending.pop()
+            continue
+        missing = [i for i in _needs(current) if i not in known]
+        if missing:
+            pending.extend(missing)
+        else:
+            pending.pop()
+            known[current] = _evaluate(current, known)
+    return known[variable]
 
 
 def infer_static_shape(shape):
