@@ -191,7 +191,10 @@ def fill(argv, tmp, path, out):
     return [a.format(tmp=tmp, input=path, out=out) for a in argv]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(c, id=c.name, marks=[pytest.mark.slow] if c.name == "a 10 MB single line" else []) for c in CASES],
+)
 def test_bad_input_gets_one_clear_message_and_leaves_nothing_behind(case, tmp_path, capsys):
     path = case.make(tmp_path) if case.make else None
     for name, content in case.extra.items():

@@ -18,6 +18,7 @@ TINY = ["--corpus", "agreement", "--sentences", "40", "--vocab", "20", "--unit",
         "--no-progress"]
 
 
+@pytest.mark.slow
 def test_demo_then_generate(tmp_path, capsys):
     out = tmp_path / "demo"
     code = main(["demo", "--out", str(out), "--vocab", "300", "--hidden", "6", "--sentences", "60", "--epochs", "2"])
@@ -37,6 +38,7 @@ def test_demo_then_generate(tmp_path, capsys):
     assert all(len(s.split()) >= 2 and "UNKNOWN_TOKEN" not in s for s in sentences)
 
 
+@pytest.mark.slow
 def test_train_then_resume_longer_equals_one_long_run_then_evaluate_generate_plot(tmp_path, capsys):
     whole, split = tmp_path / "whole", tmp_path / "split"
     assert main(["train", *TINY, "--epochs", "2", "--out", str(whole), "--progress"]) == 0

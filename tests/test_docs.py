@@ -121,17 +121,9 @@ def shadow_root(folder: Path) -> Path:
     return folder
 
 
-SLOW_PAGES = {"README.md", "docs/examples.md", "docs/quickstart.md"}  # each trains several models
-
-
+@pytest.mark.slow  # each page runs in a new process, most of them whole programs
 @pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param(path, id=str(path.relative_to(ROOT)),
-                     marks=[pytest.mark.slow] if str(path.relative_to(ROOT)) in SLOW_PAGES else [])
-        for path in documents()
-        if plan(path)
-    ],
+    "path", [pytest.param(path, id=str(path.relative_to(ROOT))) for path in documents() if plan(path)]
 )
 def test_every_code_block_runs(path, tmp_path):
     steps = plan(path)

@@ -24,6 +24,8 @@ import pytest
 from aerann import corpora
 from aerann.text import UNKNOWN_TOKEN
 
+pytestmark = pytest.mark.slow  # the example scripts, each a whole program
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -59,6 +59,7 @@ def test_training_on_jax_matches_the_c_backend(build, data, optimizer):
         np.testing.assert_allclose(on_jax[3][name], value, rtol=1e-8, atol=1e-12, err_msg=name)
 
 
+@pytest.mark.slow
 def test_the_tutorials_rnntheano_runs_per_sentence_on_jax_as_on_c():
     from aerann import RNNTheano
 
@@ -81,6 +82,7 @@ def test_the_tutorials_rnntheano_runs_per_sentence_on_jax_as_on_c():
         np.testing.assert_array_equal(ours, theirs)
 
 
+@pytest.mark.slow
 def test_a_float32_model_trains_on_jax_after_a_float64_one_turned_on_64_bit_mode():
     import aesara
 

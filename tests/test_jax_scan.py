@@ -410,6 +410,7 @@ def run_sgd(function, params, initial, *args):
     return outputs + [p.get_value() for p in params]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("truncate_gradient", [-1, 3])
 def test_tutorial_rnn_sgd_step(tutorial_params, truncate_gradient):
     params, initial = tutorial_params

@@ -53,6 +53,7 @@ def test_the_plugin_is_registered_through_its_entry_point(plugin_paths):
     assert {"elman", "rated", "gru", "lstm"} <= set(aerann.units.names())
 
 
+@pytest.mark.slow
 def test_the_plugins_own_tests_pass(plugin_paths):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(plugin_paths + [str(PLUGIN.parents[1])]))
     result = subprocess.run(

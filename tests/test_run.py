@@ -122,6 +122,7 @@ def test_a_run_writes_metrics_checkpoints_model_and_plot(reference):
     assert not list(out.rglob(".*.tmp"))
 
 
+@pytest.mark.slow
 def test_ctrl_c_then_sigkill_then_resume_gives_the_same_parameters_bit_for_bit(script, reference, tmp_path):
     script_path, module = script
     out = tmp_path / "run"
