@@ -19,8 +19,9 @@ without building a graph, a ``ShapeFeature`` or a C thunk for it; a checked
 size (``Assert``) is known when the size is and its checks are known to
 pass, as Aesara's canonicalization drops such checks.  Where
 Aesara would also have derived a size from the node that computes ``x`` (a
-scan's output whose type leaves a size open), or simplified arithmetic
-that does not fold (``n - n``), this leaves it open: the result's type is
+scan's output whose type leaves a size open), simplified arithmetic that
+does not fold (``n - n``), or folded an op that decides from the graph
+around it (``Alloc``), this leaves it open: the result's type is
 then less specific, never different.  Static sizes only inform types; no
 value is computed from them.
 """
@@ -51,18 +52,21 @@ def _reads_a_shape(node) -> bool:
     return isinstance(node.op, Subtensor) and source is not None and isinstance(source.op, Shape)
 
 
-def _needs(variable) -> list:
-    """The variables whose values :func:`static_value` needs to find ``variable``'s."""
+def _needs(variable):
+    """The variables whose values :func:`static_value` needs to find ``variable``'s, or None
+    where it is left open (an op Aesara would not constant-fold, or would only by the graph
+    around it)."""
     node = variable.owner
     if node is None or isinstance(variable, Constant) or isinstance(node.op, (Shape, Shape_i)):
         return []
     if _reads_a_shape(node):
         return node.inputs[1:]
-    return node.inputs if isinstance(node.op, CheckAndRaise) or _folds(node) else []
+    return node.inputs if isinstance(node.op, CheckAndRaise) or _folds(node) else None
 
 
 def _evaluate(variable, known):
-    """``variable``'s value from the known values of what it :func:`_needs` (None if unknown)."""
+    """``variable``'s value from the known values of what it :func:`_needs` (None if unknown);
+    ``variable`` is one whose value can be known."""
     node = variable.owner
     if isinstance(variable, Constant):
         return variable.data
@@ -109,8 +113,12 @@ def static_value(variable, known=None):
         if current in known:
             pending.pop()
             continue
-        missing = [i for i in _needs(current) if i not in known]
-        if missing:
+        needed = _needs(current)
+        missing = [i for i in needed or [] if i not in known]
+        if needed is None:
+            pending.pop()
+            known[current] = None
+        elif missing:
             pending.extend(missing)
         else:
             pending.pop()

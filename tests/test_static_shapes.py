@@ -47,6 +47,12 @@ def test_a_size_only_the_computing_node_or_algebra_knows_is_left_open_never_chan
     assert static_shapes.infer_static_shape((2 + n * 0,))[1] == (None,)  # n is not known
 
 
+def test_a_size_from_an_op_that_folds_only_by_the_graph_around_it_is_left_open():
+    size = at.alloc(at.constant(3, dtype="int64"))  # Alloc decides from its clients whether to fold
+    assert static_shapes._aesaras((size, 2))[1] == (3, 2)
+    assert static_shapes.infer_static_shape((size, 2))[1] == (None, 2)
+
+
 def test_a_check_known_to_fail_is_left_to_the_running_graph():
     static = at.tensor("float64", shape=(2, None), name="static")
     (size,) = broadcast_shape((static.shape[0],), (3,), arrays_are_shapes=True)
