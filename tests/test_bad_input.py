@@ -86,6 +86,7 @@ class Case:
     message: str = ""  # regex its message must match
     code: int = 1
     extra: dict = field(default_factory=dict)
+    slow: bool = False  # marked slow: left out of the quick subset
 
 
 TRAIN = ["train", "--data", "{input}", "--out", "{out}", "--unit", "elman", "--hidden", "4", "--embed", "4",
@@ -103,7 +104,8 @@ CASES = [
          lambda tmp, p: text.read_text(p), ValueError, r"not valid UTF-8 text \(bad byte at offset 6\)"),
     Case("a 10 MB single line", ten_megabyte_line, TRAIN,
          r"every one of its sentences is longer than --max-words 100 \(the shortest has 2600000 words.*raise --max-words",
-         lambda tmp, p: len(text.read_text(p)) == 1 or pytest.fail("one sentence expected")),
+         lambda tmp, p: len(text.read_text(p)) == 1 or pytest.fail("one sentence expected"),
+         slow=True),
     Case("CSV without a body column", write("comments.csv", "id,text\n1,hello there\n"), TRAIN,
          r"comments\.csv has no 'body' column \(columns: \['id', 'text'\]\)",
          lambda tmp, p: text.read_comments_csv(p), ValueError, r"has no 'body' column"),
@@ -193,7 +195,7 @@ def fill(argv, tmp, path, out):
 
 @pytest.mark.parametrize(
     "case",
-    [pytest.param(c, id=c.name, marks=[pytest.mark.slow] if c.name == "a 10 MB single line" else []) for c in CASES],
+    [pytest.param(c, id=c.name, marks=[pytest.mark.slow] if c.slow else []) for c in CASES],
 )
 def test_bad_input_gets_one_clear_message_and_leaves_nothing_behind(case, tmp_path, capsys):
     path = case.make(tmp_path) if case.make else None
