@@ -3,17 +3,34 @@
 Every ``aesara.function`` in aerann goes through :func:`function`, so that the
 backend (Aesara's C backend or its JAX backend) is chosen in one place:
 ``AERANN_BACKEND=c|jax`` in the environment or :func:`set_backend` in Python.
+
+Both backends compile with Aesara's usual rewrites (the C backend with
+whatever ``aesara.config.mode`` names) but for those in
+:data:`SKIPPED_REWRITES`:
+
+- ``local_subtensor_merge`` rewrites a slice of a slice, ``x[a:b][c:d]``,
+  into one slice of ``x`` whose bounds are computed by a scalar graph that
+  covers every sign of every bound and step (about a hundred nodes each).
+  A scan's gradient slices its sequences and its outputs many times over
+  (Aesara's ``scan`` itself returns ``buffer[1:]``), so that for a stacked
+  model's training step this one rewrite nearly tripled the graph, and
+  every later rewrite pass then worked through the added nodes: most of
+  the time it took to build the function.  A slice of a slice is a view of
+  a view on either backend, as cheap to run as one view, and it selects the
+  same elements, so every number computed is the same.
 """
 
 import contextlib
 import os
 
 import aesara
+from aesara.compile.mode import JAX, Mode, get_default_mode
 
 from aerann import function_cache, parameters
 
 BACKENDS = ("c", "jax")
 _state = {"backend": None}
+SKIPPED_REWRITES = ("local_subtensor_merge",)
 
 
 def _check(name: str) -> str:
@@ -46,15 +63,18 @@ def backend(name: str):
         set_backend(previous)
 
 
-def mode():
-    """The Aesara mode of the current backend."""
+def mode() -> Mode:
+    """The Aesara mode of the current backend, without :data:`SKIPPED_REWRITES`."""
     if get_backend() == "jax":
         from aerann import jax_scan
 
         jax_scan.register()
         function_cache.keep_xla_programs()
-        return "JAX"
-    return None
+        base, linker = JAX, "jax"
+    else:
+        base = get_default_mode()
+        linker = base.provided_linker
+    return Mode(linker=linker, optimizer=base.provided_optimizer.excluding(*SKIPPED_REWRITES))
 
 
 def function(inputs, outputs, updates=None, givens=None, name=None, **kwargs):
@@ -71,7 +91,7 @@ def function(inputs, outputs, updates=None, givens=None, name=None, **kwargs):
     if function_cache.enabled():
         try:
             settings = (get_backend(), sorted(kwargs.items()))
-            key, shared = function_cache.describe(inputs, outputs, updates, givens, settings)
+            key, shared = function_cache.describe(inputs, outputs, updates, givens, settings, backend_mode)
         except function_cache.Uncacheable:
             pass
     compiled = function_cache.load(key, shared) if key else None

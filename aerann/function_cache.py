@@ -10,8 +10,9 @@ Aesara's cache still holds.
 
 The key is a SHA-256 of a canonical description of the graph as built,
 before any rewrite, together with the function's inputs, outputs, updates
-and givens, the versions of Aesara, NumPy and aerann, and every setting in
-``aesara.config`` but the folders it keeps files in:
+and givens, the mode it is compiled in (its linker and the rewrites it
+includes and excludes), the versions of Aesara, NumPy and aerann, and every
+setting in ``aesara.config`` but the folders it keeps files in:
 
 - every node is its op and the positions of its inputs in the description;
   an op is its class and the values of its ``__props__`` (exactly what
@@ -210,8 +211,9 @@ def _pairs(mapping):
     return list(mapping.items()) if isinstance(mapping, Mapping) else [tuple(pair) for pair in mapping]
 
 
-def describe(inputs, outputs, updates=None, givens=None, settings=()):
-    """(key, shared variables) of the function ``inputs -> outputs``; raises :class:`Uncacheable`."""
+def describe(inputs, outputs, updates=None, givens=None, settings=(), mode=None):
+    """(key, shared variables) of the function ``inputs -> outputs`` compiled in ``mode``;
+    raises :class:`Uncacheable`."""
     if any(not isinstance(v, Variable) for v in inputs):
         raise Uncacheable("inputs other than variables")
     single = isinstance(outputs, Variable)
@@ -229,7 +231,7 @@ def describe(inputs, outputs, updates=None, givens=None, settings=()):
     )
     shape = (single, len(outputs), len(updates), len(givens))  # which roots are outputs, updates, givens
     key = repr((FORMAT, aesara.__version__, np.__version__, aerann.__version__, config, shape, graph,
-                description.value(tuple(settings))))
+                description.value(tuple(settings)), description.mode(mode)))
     return hashlib.sha256(key.encode()).hexdigest(), description.shared
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from aesara.compile.builders import OpFromGraph
 from aesara.compile.function.types import FunctionMaker
+from aesara.compile.mode import Mode
 
 from aerann import compile, function_cache
 
@@ -49,6 +50,11 @@ def test_the_same_graph_built_twice_has_one_key_and_any_difference_changes_it():
     # the same variables as an update or as a replacement are different functions
     as_update = function_cache.describe(inputs, outputs, updates=[(W, V * 2)])[0]
     assert as_update != function_cache.describe(inputs, outputs, givens=[(W, V * 2)])[0]
+    # the same graph compiled with other rewrites is another function
+    query = compile.mode().provided_optimizer
+    modes = [compile.mode(), Mode("cvm", query.excluding("fusion")), Mode("cvm", query.including("fusion"))]
+    keys = {function_cache.describe(inputs, outputs, updates, mode=mode)[0] for mode in modes}
+    assert len(keys | {key()}) == 4
 
 
 def test_the_key_is_the_same_in_another_process_whatever_its_hash_seed():
