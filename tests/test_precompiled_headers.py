@@ -1,5 +1,6 @@
-"""Aesara's C modules compiled with their leading headers precompiled: the same machine code,
-and modules that do not begin with #include lines compiled as before."""
+"""Aesara's C modules compiled with their leading headers precompiled and without debugging
+information: the same machine code, and modules that do not begin with #include lines compiled
+as before."""
 
 import shutil
 import subprocess
@@ -21,21 +22,22 @@ def headers(tmp_path, monkeypatch):
     seen = []
     real = precompiled_headers._aesaras
 
-    def recording(module_name, src_code, location, include_dirs, lib_dirs, libs, preargs, *rest):
+    def recording(module_name, src_code, location, include_dirs, lib_dirs, libs, preargs, *rest, **options):
         seen.append(list(preargs))
-        return real(module_name, src_code, location, include_dirs, lib_dirs, libs, preargs, *rest)
+        return real(module_name, src_code, location, include_dirs, lib_dirs, libs, preargs, *rest, **options)
 
     monkeypatch.setattr(precompiled_headers, "_aesaras", recording)
     return tmp_path / "pch", seen
 
 
-def compile_module(location, src_code=None):
-    """Aesara's C module for exp(x), compiled as CLinker compiles it, into ``location``."""
+def compile_module(location, src_code=None, compile_str=None):
+    """Aesara's C module for exp(x), compiled as CLinker compiles it, into ``location`` (by
+    ``compile_str``, by default the one Aesara calls)."""
     x = at.vector("x")
     linker = CLinker().accept(FunctionGraph([x], [at.exp(x)]))
     module = linker.get_dynamic_module()
     location.mkdir()
-    GCC_compiler.compile_str(
+    (compile_str or GCC_compiler.compile_str)(
         module.code_hash, src_code or module.code(), location=str(location), include_dirs=linker.header_dirs(),
         lib_dirs=linker.lib_dirs(), libs=linker.libraries(), preargs=linker.compile_args(), py_module=False,
     )
@@ -66,6 +68,16 @@ def test_a_module_compiled_with_its_headers_precompiled_has_the_same_machine_cod
     assert "-include" not in seen[-1]
     assert shutil.which("objdump"), "binutils comes with gcc"
     assert machine_code(with_header) == machine_code(without)
+
+
+def test_a_module_is_compiled_without_debugging_information_to_the_same_machine_code(headers, tmp_path):
+    _, seen = headers
+    ours, _ = compile_module(tmp_path / "ours")
+    assert seen[-1][seen[-1].index("-g0"):] == ["-g0", "-include", seen[-1][-1]]
+    aesaras, _ = compile_module(tmp_path / "aesaras", compile_str=precompiled_headers._aesaras)
+    assert "-g0" not in seen[-1] and "-include" not in seen[-1]  # Aesara's own: -g, every header parsed
+    assert ours.stat().st_size < aesaras.stat().st_size  # no debugging sections
+    assert machine_code(ours) == machine_code(aesaras)
 
 
 def test_a_module_that_does_not_begin_with_includes_is_compiled_as_before(headers, tmp_path):
