@@ -102,11 +102,15 @@ def compared_attributes(cls):
 def keep_xla_programs() -> None:
     """Point JAX's own disk cache of compiled XLA programs into :func:`directory` (unless the
     environment chose a folder for it): a loaded JAX function is traced and jitted again, and its
-    XLA programs, where they took over a second to compile, then come from disk too."""
+    XLA programs then come from disk too.  All of them: JAX keeps by default only those that took
+    over a second to compile, but a function's many small programs (a step's pieces around its
+    scans, the copies to and from the device) add up to seconds in every new process."""
     import jax
 
     if enabled() and not jax.config.jax_compilation_cache_dir:
         jax.config.update("jax_compilation_cache_dir", str(directory() / "xla"))
+        if "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS" not in os.environ:
+            jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 
 
 class _Description:

@@ -142,13 +142,18 @@ def test_each_backend_has_its_own_entry(cache):
 def test_jax_keeps_its_xla_programs_beside_the_functions_unless_told_where(cache):
     import jax
 
-    previous = jax.config.jax_compilation_cache_dir
+    previous = jax.config.jax_compilation_cache_dir, jax.config.jax_persistent_cache_min_compile_time_secs
     try:
         jax.config.update("jax_compilation_cache_dir", None)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
         function_cache.keep_xla_programs()
         assert jax.config.jax_compilation_cache_dir == str(cache / "xla")
+        assert jax.config.jax_persistent_cache_min_compile_time_secs == 0  # every program is kept
         jax.config.update("jax_compilation_cache_dir", "/elsewhere")
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
         function_cache.keep_xla_programs()
         assert jax.config.jax_compilation_cache_dir == "/elsewhere"
+        assert jax.config.jax_persistent_cache_min_compile_time_secs == 1.0
     finally:
-        jax.config.update("jax_compilation_cache_dir", previous)
+        jax.config.update("jax_compilation_cache_dir", previous[0])
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", previous[1])
