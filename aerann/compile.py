@@ -4,8 +4,8 @@ Every ``aesara.function`` in aerann goes through :func:`function`, so that the
 backend (Aesara's C backend or its JAX backend) is chosen in one place:
 ``AERANN_BACKEND=c|jax`` in the environment or :func:`set_backend` in Python.
 
-Both backends compile with Aesara's usual rewrites (the C backend with
-whatever ``aesara.config.mode`` names) but for those in
+Both backends compile with Aesara's usual rewrites (the C backend in
+whatever mode ``aesara.config.mode`` names) but for those in
 :data:`SKIPPED_REWRITES`:
 
 - ``local_subtensor_merge`` rewrites a slice of a slice, ``x[a:b][c:d]``,
@@ -70,11 +70,8 @@ def mode() -> Mode:
 
         jax_scan.register()
         function_cache.keep_xla_programs()
-        base, linker = JAX, "jax"
-    else:
-        base = get_default_mode()
-        linker = base.provided_linker
-    return Mode(linker=linker, optimizer=base.provided_optimizer.excluding(*SKIPPED_REWRITES))
+        return JAX.excluding(*SKIPPED_REWRITES)
+    return get_default_mode().excluding(*SKIPPED_REWRITES)
 
 
 def function(inputs, outputs, updates=None, givens=None, name=None, **kwargs):
@@ -90,8 +87,9 @@ def function(inputs, outputs, updates=None, givens=None, name=None, **kwargs):
     backend_mode = mode()
     if function_cache.enabled():
         try:
-            settings = (get_backend(), sorted(kwargs.items()))
-            key, shared = function_cache.describe(inputs, outputs, updates, givens, settings, backend_mode)
+            # the rest of the mode is named by aesara.config, which the key holds
+            settings = (get_backend(), SKIPPED_REWRITES, sorted(kwargs.items()))
+            key, shared = function_cache.describe(inputs, outputs, updates, givens, settings)
         except function_cache.Uncacheable:
             pass
     compiled = function_cache.load(key, shared) if key else None

@@ -10,9 +10,10 @@ Aesara's cache still holds.
 
 The key is a SHA-256 of a canonical description of the graph as built,
 before any rewrite, together with the function's inputs, outputs, updates
-and givens, the mode it is compiled in (its linker and the rewrites it
-includes and excludes), the versions of Aesara, NumPy and aerann, and every
-setting in ``aesara.config`` but the folders it keeps files in:
+and givens, the caller's settings (for :func:`aerann.compile.function`, the
+backend and the rewrites its mode leaves out), the versions of Aesara, NumPy
+and aerann, and every setting in ``aesara.config`` but the folders it keeps
+files in:
 
 - every node is its op and the positions of its inputs in the description;
   an op is its class and the values of its ``__props__`` (exactly what
@@ -215,9 +216,8 @@ def _pairs(mapping):
     return list(mapping.items()) if isinstance(mapping, Mapping) else [tuple(pair) for pair in mapping]
 
 
-def describe(inputs, outputs, updates=None, givens=None, settings=(), mode=None):
-    """(key, shared variables) of the function ``inputs -> outputs`` compiled in ``mode``;
-    raises :class:`Uncacheable`."""
+def describe(inputs, outputs, updates=None, givens=None, settings=()):
+    """(key, shared variables) of the function ``inputs -> outputs``; raises :class:`Uncacheable`."""
     if any(not isinstance(v, Variable) for v in inputs):
         raise Uncacheable("inputs other than variables")
     single = isinstance(outputs, Variable)
@@ -235,7 +235,7 @@ def describe(inputs, outputs, updates=None, givens=None, settings=(), mode=None)
     )
     shape = (single, len(outputs), len(updates), len(givens))  # which roots are outputs, updates, givens
     key = repr((FORMAT, aesara.__version__, np.__version__, aerann.__version__, config, shape, graph,
-                description.value(tuple(settings)), description.mode(mode)))
+                description.value(tuple(settings))))
     return hashlib.sha256(key.encode()).hexdigest(), description.shared
 
 
