@@ -17,20 +17,44 @@ whatever mode ``aesara.config.mode`` names) but for those in
   every later rewrite pass then worked through the added nodes: most of
   the time it took to build the function.  A slice of a slice is a view of
   a view on either backend, as cheap to run as one view, and it selects the
-  same elements, so every number computed is the same.
+  same elements, so every number computed is the same.  The one case it is
+  kept for is an index of a slice, ``x[a:b][i]`` (a scan's last state is
+  ``buffer[1:][-1]``): merged, it costs a few scalar nodes, and Aesara's
+  ``scan_save_mem`` then sees that only the last steps are read and keeps
+  only those instead of every step of the sequence
+  (:func:`local_subtensor_index_merge`).
 """
 
 import contextlib
 import os
 
 import aesara
+from aesara.compile import optdb
 from aesara.compile.mode import JAX, Mode, get_default_mode
+from aesara.graph.rewriting.basic import node_rewriter
+from aesara.tensor.rewriting.subtensor import local_subtensor_merge
+from aesara.tensor.subtensor import Subtensor
 
 from aerann import function_cache, parameters
 
 BACKENDS = ("c", "jax")
 _state = {"backend": None}
 SKIPPED_REWRITES = ("local_subtensor_merge",)
+ADDED_REWRITES = "aerann"  # the tag of the rewrites aerann's modes add
+
+
+@node_rewriter([Subtensor])
+def local_subtensor_index_merge(fgraph, node):
+    """Aesara's ``local_subtensor_merge`` where the outer subtensor only indexes: ``x[a:b][i]``
+    becomes ``x[a + i]`` (for ``i >= 0``; counted from ``b`` for ``i < 0``)."""
+    if any(isinstance(entry, slice) for entry in node.op.idx_list):
+        return None
+    return local_subtensor_merge.transform(fgraph, node)
+
+
+for _phase in ("canonicalize", "specialize"):  # where Aesara runs local_subtensor_merge
+    if local_subtensor_index_merge.__name__ not in optdb[_phase].__db__:
+        optdb[_phase].register(local_subtensor_index_merge.__name__, local_subtensor_index_merge, ADDED_REWRITES)
 
 
 def _check(name: str) -> str:
@@ -64,14 +88,17 @@ def backend(name: str):
 
 
 def mode() -> Mode:
-    """The Aesara mode of the current backend, without :data:`SKIPPED_REWRITES`."""
+    """The Aesara mode of the current backend, without :data:`SKIPPED_REWRITES` and with
+    aerann's own rewrites."""
     if get_backend() == "jax":
         from aerann import jax_scan
 
         jax_scan.register()
         function_cache.keep_xla_programs()
-        return JAX.excluding(*SKIPPED_REWRITES)
-    return get_default_mode().excluding(*SKIPPED_REWRITES)
+        base = JAX
+    else:
+        base = get_default_mode()
+    return base.excluding(*SKIPPED_REWRITES).including(ADDED_REWRITES)
 
 
 def function(inputs, outputs, updates=None, givens=None, name=None, **kwargs):
@@ -88,7 +115,7 @@ def function(inputs, outputs, updates=None, givens=None, name=None, **kwargs):
     if function_cache.enabled():
         try:
             # the rest of the mode is named by aesara.config, which the key holds
-            settings = (get_backend(), SKIPPED_REWRITES, sorted(kwargs.items()))
+            settings = (get_backend(), SKIPPED_REWRITES, ADDED_REWRITES, sorted(kwargs.items()))
             key, shared = function_cache.describe(inputs, outputs, updates, givens, settings)
         except function_cache.Uncacheable:
             pass

@@ -1,5 +1,8 @@
-"""The modes aerann compiles with: Aesara's usual rewrites on either backend, less the ones that
-cost more time to run than they save, with the same numbers."""
+"""The modes aerann compiles with: Aesara's usual rewrites on either backend, less the merging of a
+slice of a slice (the same numbers), but an index of a slice still merged (so that a scan whose
+last state alone is read keeps only its last steps)."""
+
+import tracemalloc
 
 import aesara
 import aesara.tensor as at
@@ -27,3 +30,21 @@ def test_a_slice_of_a_slice_stays_two_views_and_selects_the_same_elements(backen
     if backend == "c":
         subtensors = [node for node in f.maker.fgraph.apply_nodes if isinstance(node.op, Subtensor)]
         assert len(subtensors) == 6
+
+
+def test_a_function_that_reads_only_the_last_state_of_a_scan_keeps_only_the_last_steps():
+    x = at.matrix("x")
+    states, _ = aesara.scan(lambda x_t, h: at.tanh(x_t + h), sequences=[x], outputs_info=[at.zeros(x.shape[1])])
+    last = compile.function([x], states[-1])  # states is buffer[1:]: an index of a slice
+    values = np.full((20_000, 50), 0.01)  # every state: 8 MB
+    tracemalloc.start()
+    try:
+        result = last(values)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000, peak
+    expected = np.zeros(50)
+    for row in values:
+        expected = np.tanh(row + expected)
+    np.testing.assert_allclose(result, expected, rtol=1e-12)
