@@ -114,11 +114,12 @@ def static_value(variable, known=None):
             pending.pop()
             continue
         needed = _needs(current)
-        missing = [i for i in needed or [] if i not in known]
-        if needed is None:
+        if needed is None:  # left open
             pending.pop()
             known[current] = None
-        elif missing:
+            continue
+        missing = [i for i in needed if i not in known]
+        if missing:
             pending.extend(missing)
         else:
             pending.pop()
