@@ -11,7 +11,7 @@ Aesara's cache still holds.
 The key is a SHA-256 of a canonical description of the graph as built,
 before any rewrite, together with the function's inputs, outputs, updates
 and givens, the caller's settings (for :func:`aerann.compile.function`, the
-backend and the rewrites its mode leaves out), the versions of Aesara, NumPy
+backend and the rewrites its mode leaves out and adds), the versions of Aesara, NumPy
 and aerann, and every setting in ``aesara.config`` but the folders it keeps
 files in:
 
