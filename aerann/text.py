@@ -23,6 +23,8 @@ import numpy as np
 from nltk.tokenize import NLTKWordTokenizer
 from nltk.tokenize.punkt import PunktSentenceTokenizer
 
+from aerann import token_cache
+
 SENTENCE_START = "SENTENCE_START"
 SENTENCE_END = "SENTENCE_END"
 UNKNOWN_TOKEN = "UNKNOWN_TOKEN"
@@ -68,10 +70,17 @@ def tokenize_documents(documents, lowercase: bool = True) -> list[list[str]]:
 
     One Punkt model, trained on all the documents, splits each of them; no
     sentence spans two documents.  Sentences without words are dropped.
+    A large text's tokens are kept on disk and read back the next time
+    (:mod:`aerann.token_cache`).
     """
     documents = [d for d in documents if d and d.strip()]
     if not documents:
         return []
+    return token_cache.tokenized(documents, lowercase, TRAINING_CHARACTERS,
+                                 lambda kept: _tokenize_documents(kept, lowercase))
+
+
+def _tokenize_documents(documents, lowercase: bool) -> list[list[str]]:
     splitter = sentence_splitter("\n\n".join(documents))
     sentences = []
     for document in documents:
