@@ -5,21 +5,33 @@ steps and 0 for padding, every layer's states (T, B, n_out).  Each layer is
 one ``aesara.scan``; with full BPTT the unit's
 :meth:`~aerann.RecurrentUnit.input_projection` runs once over the whole
 sequence before it, so only the recurrent part of a step is inside the
-loop.  Initial states (the units' learnable ``h0``, ``c0``, each (n_out,))
-are broadcast over the batch.
+loop.  Initial states are the units' learnable ``h0``, ``c0`` (each
+(n_out,)) broadcast over the batch, or states the caller gives, each
+(B, n_out): the final states of a previous chunk of the same sequences, for
+instance.
 
 At a padded step every state keeps its previous value
-(``s_t = m_t * step(...) + (1 - m_t) * s_{t-1}``), so a sequence's last real
-state is also its state at step T - 1, and a loss multiplied by the mask gets
-nothing from padded steps, nor do the gradients.
+(``s_t = m_t * step(...) + (1 - m_t) * s_{t-1}``), so a sequence's final
+state (its state after its last real step) is also its state at step T - 1,
+and a loss multiplied by the mask gets nothing from padded steps, nor do the
+gradients.
+
+``backwards=True`` runs a layer from step T - 1 down to step 0 (Lasagne's
+name) and gives its states back in the inputs' order: the state at step t
+has seen steps t .. T - 1.  Because padded steps keep the state, a
+right-padded sequence's padding is passed first, leaving the initial state
+untouched, and its real steps are processed last to first; its final state
+is the one at step 0.
 
 ``truncate_gradient=k`` (k > 0) is scan's own: gradients flow back through
-the last k steps of the (padded) sequence only; -1 is full BPTT.
+the last k steps the layer processes (of the padded sequence) only; -1 is
+full BPTT.
 ``grad_clip=c`` clips the gradient flowing into each new state at every step
 to [-c, c] (Lasagne's ``grad_clipping``); None (the default) leaves it alone.
 """
 
 import numbers
+from typing import NamedTuple
 
 import aesara
 import aesara.tensor as at
@@ -49,19 +61,69 @@ def _as_states(unit, new, count):
     return new
 
 
-def run_layer(unit, inputs, mask=None, truncate_gradient=-1, grad_clip=None, batch=None):
-    """Run ``unit`` over ``inputs`` (T, B, n_in); returns its state sequences, each (T, B, n_out).
+def step_layer(unit, x_t, states):
+    """One step of ``unit`` outside any scan: its new states from the input ``x_t`` (B, n_in) and ``states``."""
+    return _as_states(unit, unit.step(x_t, *states), len(unit.states))
 
-    ``batch`` is B as a symbolic size, ``inputs.shape[1]`` by default; a
-    stack passes its first input's, so that a layer's initial states do not
-    depend on the scan below it: shape inference and rewrites of an
-    allocation then stop at the stack's input instead of walking the stack.
+
+class LayerStates(NamedTuple):
+    """What one layer computes: its state sequences, each (T, B, n_out), and its final states, each (B, n_out)."""
+
+    sequences: list
+    final: list
+
+
+class StackStates(NamedTuple):
+    """What a stack computes: the top layer's output (T, B, n_out) and every layer's final states."""
+
+    output: object
+    final: list
+
+
+def check_initial_states(unit, initial):
+    """``initial`` as a list of symbolic (B, n_out) states for ``unit``, one per name in ``unit.states``."""
+    initial = list(initial) if isinstance(initial, (list, tuple)) else [initial]
+    if len(initial) != len(unit.states):
+        raise ValueError(
+            f"{unit.name} takes {len(unit.states)} initial state(s) {unit.states}, got {len(initial)}"
+        )
+    states = []
+    for name, state, h0 in zip(unit.states, initial, unit.initial_states()):
+        state = at.as_tensor_variable(state)
+        if state.ndim != 2:
+            raise ValueError(f"the initial state {name} of {unit.name} must be a matrix (batch, {unit.n_out}), "
+                             f"got {state.ndim} dimension(s)")
+        if state.type.shape[1] is not None and state.type.shape[1] != unit.n_out:
+            raise ValueError(f"the initial state {name} of {unit.name} must have {unit.n_out} columns, "
+                             f"got {state.type.shape[1]}")
+        if state.dtype != h0.dtype:
+            raise ValueError(f"the initial state {name} of {unit.name} must be {h0.dtype}, got {state.dtype}")
+        states.append(state)
+    return states
+
+
+def scan_layer(unit, inputs, mask=None, truncate_gradient=-1, grad_clip=None, batch=None, initial=None,
+               backwards=False) -> LayerStates:
+    """Run ``unit`` over ``inputs`` (T, B, n_in): its state sequences and final states.
+
+    ``initial`` is one (B, n_out) state per name in ``unit.states``, or None
+    for the unit's learnable initial states.  ``batch`` is B as a symbolic
+    size, ``inputs.shape[1]`` by default; a stack passes its first input's,
+    so that a layer's initial states do not depend on the scan below it:
+    shape inference and rewrites of an allocation then stop at the stack's
+    input instead of walking the stack.
     """
     truncate_gradient = check_truncate_gradient(truncate_gradient)
     grad_clip = check_grad_clip(grad_clip)
-    batch = inputs.shape[1] if batch is None else batch
-    initial = [at.zeros((batch, h0.shape[0]), dtype=h0.dtype) + h0 for h0 in unit.initial_states()]
+    if initial is None:
+        batch = inputs.shape[1] if batch is None else batch
+        initial = [at.zeros((batch, h0.shape[0]), dtype=h0.dtype) + h0 for h0 in unit.initial_states()]
+    else:
+        initial = check_initial_states(unit, initial)
     count = len(initial)
+    if backwards:
+        inputs = inputs[::-1]
+        mask = None if mask is None else mask[::-1]
 
     # Aesara 2.9.4's scan_pushout_add rewrite mishandles the gradient of a
     # truncated scan over a hoisted projection (shape errors at run time), so
@@ -95,12 +157,40 @@ def run_layer(unit, inputs, mask=None, truncate_gradient=-1, grad_clip=None, bat
         truncate_gradient=truncate_gradient,
         name=f"{unit.name}_scan",
     )
-    return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    final = [states[-1] for states in outputs]
+    return LayerStates([states[::-1] for states in outputs] if backwards else outputs, final)
 
 
-def run_stack(units, inputs, mask=None, truncate_gradient=-1, grad_clip=None):
-    """Run layers in order, each on the previous one's output (its first state); returns the top output."""
+def run_layer(unit, inputs, mask=None, truncate_gradient=-1, grad_clip=None, batch=None, initial=None,
+              backwards=False):
+    """Run ``unit`` over ``inputs`` (T, B, n_in); returns its state sequences, each (T, B, n_out)
+    (:func:`scan_layer`, without the final states)."""
+    return scan_layer(unit, inputs, mask, truncate_gradient, grad_clip, batch, initial, backwards).sequences
+
+
+def scan_stack(units, inputs, mask=None, truncate_gradient=-1, grad_clip=None, initial=None,
+               backwards=False) -> StackStates:
+    """Run layers in order, each on the previous one's output (its first state).
+
+    ``initial`` is None or one entry per layer: that layer's initial states
+    (as for :func:`scan_layer`), or None for its learnable ones.  Returns the
+    top layer's output and every layer's final states.
+    """
+    units = list(units)
+    if initial is None:
+        initial = [None] * len(units)
+    elif len(initial) != len(units):
+        raise ValueError(f"initial states are given for {len(initial)} layer(s), but the stack has {len(units)}")
     batch = inputs.shape[1]
-    for unit in units:
-        inputs = run_layer(unit, inputs, mask, truncate_gradient, grad_clip, batch)[0]
-    return inputs
+    final = []
+    for unit, states in zip(units, initial):
+        layer = scan_layer(unit, inputs, mask, truncate_gradient, grad_clip, batch, states, backwards)
+        inputs = layer.sequences[0]
+        final.append(layer.final)
+    return StackStates(inputs, final)
+
+
+def run_stack(units, inputs, mask=None, truncate_gradient=-1, grad_clip=None, initial=None, backwards=False):
+    """Run layers in order, each on the previous one's output (its first state); returns the top output."""
+    return scan_stack(units, inputs, mask, truncate_gradient, grad_clip, initial, backwards).output

@@ -167,3 +167,100 @@ def test_bad_driver_options_are_named(kwargs, message):
 def test_a_step_returning_the_wrong_number_of_states_is_named():
     with pytest.raises(ValueError, match="TwoStates.step returned 1 states, expected 2"):
         graph.run_layer(TwoStates(2, 2, 0), at.tensor3("x"))
+
+
+@pytest.fixture(scope="module")
+def stateful():
+    """f(x, mask, *initial) -> the stack's top output and final states, forwards, then the same backwards."""
+    stack = make_stack()
+    x, mask = at.tensor3("x"), at.matrix("mask")
+    initial = [[at.matrix(f"{unit.name}_{name}0") for name in unit.states] for unit in stack]
+    outputs = []
+    for backwards in (False, True):
+        run = graph.scan_stack(stack, x, mask, initial=initial, backwards=backwards)
+        outputs += [run.output, *[state for layer in run.final for state in layer]]
+    fn = compile.function([x, mask, *[s for layer in initial for s in layer]], outputs)
+    count = sum(len(layer) for layer in initial)
+
+    def call(x, mask, states, backwards=False):
+        result = fn(x, mask, *states)
+        half = result[count + 1 :] if backwards else result[: count + 1]
+        return half[0], half[1:]
+
+    widths = [unit.n_out for unit in stack for _ in unit.states]
+    return call, widths
+
+
+def random_states(rng, widths, batch):
+    return [rng.normal(size=(batch, n)) for n in widths]
+
+
+@pytest.mark.parametrize("split", [1, 3, 5])
+def test_a_batch_run_in_two_chunks_carrying_the_final_states_equals_one_run(stateful, split):
+    call, widths = stateful
+    rng = np.random.default_rng(split)
+    x, mask = padded_batch(rng, [6, 2, 4], 6)  # the split falls inside, at the end of and after sequences
+    states = random_states(rng, widths, 3)
+    whole, final = call(x, mask, states)
+    first, carried = call(x[:split], mask[:split], states)
+    second, final_of_chunks = call(x[split:], mask[split:], carried)
+    np.testing.assert_allclose(np.concatenate([first, second]), whole, rtol=1e-12)
+    for state, expected in zip(final_of_chunks, final):
+        np.testing.assert_allclose(state, expected, rtol=1e-12)
+
+
+def test_a_final_state_is_the_state_after_the_last_real_step(stateful):
+    call, widths = stateful
+    rng = np.random.default_rng(6)
+    lengths = [5, 2, 0]
+    x, mask = padded_batch(rng, lengths, 5)
+    states = random_states(rng, widths, 3)
+    top, final = call(x, mask, states)
+    for b, n in enumerate(lengths):
+        expected = top[n - 1, b] if n else states[-1][b]  # an empty sequence keeps its initial state
+        np.testing.assert_allclose(final[-1][b], expected, rtol=1e-12)
+
+
+def test_backwards_runs_each_right_padded_sequences_real_steps_last_to_first(stateful):
+    call, widths = stateful
+    rng = np.random.default_rng(7)
+    lengths = [5, 3, 1]
+    x, mask = padded_batch(rng, lengths, 5)
+    x[mask == 0] = 99.0  # whatever sits in the padding must not matter
+    states = random_states(rng, widths, 3)
+    top, final = call(x, mask, states, backwards=True)
+    for b, n in enumerate(lengths):
+        alone = [s[b : b + 1] for s in states]
+        forward_top, forward_final = call(x[:n, b : b + 1][::-1], np.ones((n, 1)), alone)
+        np.testing.assert_allclose(top[:n, b], forward_top[::-1, 0], rtol=1e-12)
+        for state, expected in zip(final, forward_final):
+            np.testing.assert_allclose(state[b], expected[0], rtol=1e-12)
+
+
+def test_the_learnable_initial_states_are_the_default(stateful, forward):
+    call, widths = stateful
+    fn, h0s = forward
+    x, mask = padded_batch(np.random.default_rng(8), [4, 2], 4)
+    top, _ = call(x, mask, [np.tile(h0, (2, 1)) for h0 in h0s])
+    np.testing.assert_allclose(top, fn(x, mask)[-2], rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "initial, message",
+    [
+        ([at.matrix()], r"lstm takes 2 initial state\(s\) \('h', 'c'\), got 1"),
+        ([at.matrix(), at.tensor3()], "the initial state c of lstm must be a matrix"),
+        ([at.matrix(), at.TensorType("float64", shape=(None, 5))()], "the initial state c of lstm must have 3 columns, got 5"),
+        ([at.matrix(), at.matrix(dtype="int64")], "the initial state c of lstm must be float64, got int64"),
+    ],
+)
+def test_bad_initial_states_are_named(initial, message):
+    lstm = units.get("lstm")(2, 3, 0)
+    with pytest.raises(ValueError, match=message):
+        graph.run_layer(lstm, at.tensor3("x"), initial=initial)
+
+
+def test_a_stack_needs_initial_states_for_every_layer_or_none():
+    stack = make_stack()[:2]
+    with pytest.raises(ValueError, match=r"initial states are given for 1 layer\(s\), but the stack has 2"):
+        graph.scan_stack(stack, at.tensor3("x"), initial=[None])
