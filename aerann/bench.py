@@ -13,6 +13,10 @@ Sections:
 - ``batch``: training throughput (tokens/s) of Elman, GRU and LSTM language
   models against PyTorch's nn.RNN, nn.GRU, nn.LSTM at the same sizes, and
   each as a fraction of the probe;
+- ``generate``: time per word when a GRU language model samples sentences
+  of two lengths, eight times apart (each word is one compiled step that
+  carries the states, so the longer sentence should take about eight times
+  as long, not 64);
 - compile times are printed as each aerann model is built.
 
 PyTorch rows are skipped with a note when torch is not installed.
@@ -31,13 +35,14 @@ import aesara
 import numpy as np
 
 import aerann
-from aerann import LanguageModel, RNNNumpy, RNNTheano, aesara_setup, function_cache
+from aerann import LanguageModel, RNNNumpy, RNNTheano, aesara_setup, function_cache, generate_sentence, text
 
 UNITS = (("elman", "RNN"), ("gru", "GRU"), ("lstm", "LSTM"))
 GATES = {"elman": 1, "gru": 3, "lstm": 4}
 # The issue's targets, checked and reported at the end of each section.
 STEP_TARGET_VS_NUMPY = 10.0
 PROBE_FRACTION_TARGET = 0.7
+GENERATION_RATIO_TARGET = 16.0  # the longer sentence's time over the shorter's, for 8 times the words
 
 
 def _torch():
@@ -296,6 +301,29 @@ def report_throughput(results, probe, vocab, embed, hidden, steps, batch) -> lis
     return missed
 
 
+def generation_times(vocab, hidden, lengths, rounds) -> dict:
+    """Median seconds to sample one sentence of each length (words -> seconds) from a GRU language model."""
+    model = LanguageModel(vocab, hidden, layers=[("gru", hidden)], seed=0)
+    words = text.Vocabulary([text.SENTENCE_START, text.SENTENCE_END, *(f"w{i}" for i in range(vocab - 3)),
+                             text.UNKNOWN_TOKEN])
+    _timed_build("GRU language model step", lambda: model.step([0]))
+    candidates = {n: (lambda n=n: generate_sentence(model, words, min_length=n, max_length=n, rng=0)) for n in lengths}
+    return interleaved(candidates, rounds, calls=1)
+
+
+def report_generation(times, vocab, hidden) -> list[str]:
+    short, long = sorted(times)
+    ratio = times[long] / times[short]
+    print(f"\nGeneration: GRU language model, vocabulary {vocab}, {hidden} units, one compiled step per word")
+    for n in (short, long):
+        print(f"  {n:4d} words: {times[n] / n * 1e3:.3f} ms per word")
+    print(f"  {long} words take {ratio:.1f}x the time of {short} (linear: {long / short:.0f}x; "
+          f"target under {GENERATION_RATIO_TARGET:.0f}x)")
+    if ratio >= GENERATION_RATIO_TARGET:
+        return [f"generating {long} words took {ratio:.1f}x the time of {short} (target under {GENERATION_RATIO_TARGET:.0f}x)"]
+    return []
+
+
 def describe_machine() -> None:
     torch = _torch()
     cpu = platform.processor() or platform.machine()
@@ -325,6 +353,9 @@ SIZES = {
     "full": dict(vocab=8000, hidden=100, words=45, batch=32, steps=32, probe=2048, rounds=7, calls=3),
     "quick": dict(vocab=200, hidden=16, words=10, batch=4, steps=6, probe=256, rounds=2, calls=1),
 }
+# vocabulary, units, sentence lengths of the generation section
+GENERATION = {"full": dict(vocab=2000, hidden=256, lengths=(100, 800)), "quick": dict(vocab=50, hidden=8, lengths=(10, 80))}
+SECTIONS = ("probe", "step", "batch", "generate")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -335,7 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks that the benchmark runs")
     parser.add_argument(
-        "--sections", nargs="+", choices=("probe", "step", "batch"), default=("probe", "step", "batch")
+        "--sections", nargs="+", choices=SECTIONS, default=SECTIONS
     )
     return parser
 
@@ -354,6 +385,10 @@ def main(argv=None) -> int:
         shape = (size["vocab"], size["hidden"], size["hidden"], size["steps"], size["batch"])
         rates = language_model_throughput(*shape, size["rounds"], size["calls"])
         missed += report_throughput(rates, probe, *shape)
+    if "generate" in args.sections:
+        sizes = GENERATION["quick" if args.quick else "full"]
+        times = generation_times(sizes["vocab"], sizes["hidden"], sizes["lengths"], size["rounds"])
+        missed += report_generation(times, sizes["vocab"], sizes["hidden"])
     print("\nTargets: " + ("all met" if not missed else "missed:"))
     for line in missed:
         print(f"  - {line}")

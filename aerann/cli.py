@@ -408,16 +408,6 @@ def _evaluate(args) -> None:
           f"loss {loss:.4f} nats per token, perplexity {math.exp(min(loss, 700)):.2f}")
 
 
-class _Sampler:
-    """What generate_sentence needs (word_dim, forward_propagation) from a LanguageModel."""
-
-    def __init__(self, model):
-        self.model, self.word_dim = model, model.vocab_size
-
-    def forward_propagation(self, tokens):
-        return self.model.predict_proba([list(tokens)])[0]
-
-
 def _generate(args) -> None:
     from aerann import demo, io
     from aerann.generate import generate_sentence
@@ -431,7 +421,7 @@ def _generate(args) -> None:
         model, vocab = _load_language_model(model_path, args.vocab)
         rng = np.random.default_rng(args.seed)
         for _ in range(args.count):
-            print(" ".join(generate_sentence(_Sampler(model), vocab, min_length=args.min_length, rng=rng)))
+            print(" ".join(generate_sentence(model, vocab, min_length=args.min_length, rng=rng)))
         return
     vocab_path = Path(args.vocab) if args.vocab else model_path.with_name(demo.VOCABULARY_FILE)
     for words in demo.generate_from_files(model_path, vocab_path, args.count, args.min_length, args.seed):

@@ -5,13 +5,40 @@ import numbers
 import numpy as np
 
 
-def _next_word_probabilities(model, tokens) -> np.ndarray:
-    """The model's distribution over the word after ``tokens`` (RNNNumpy, RNNTheano or a LanguageModel)."""
-    if hasattr(model, "predict_proba"):
-        return np.array(model.predict_proba([np.asarray(tokens, dtype=np.int32)])[0][-1], dtype=np.float64)
-    result = model.forward_propagation(tokens)
-    probabilities = result[0] if isinstance(result, tuple) else result  # RNNNumpy returns (o, s)
-    return np.array(probabilities[-1], dtype=np.float64)
+def next_word_sampler(model):
+    """A function ``token -> probabilities of the next word`` that feeds ``model`` one token per call.
+
+    A LanguageModel (:meth:`~aerann.LanguageModel.step`), RNNTheano and
+    RNNNumpy (``forward_step``) carry their states from call to call, so a
+    sentence of n words costs n steps.  Any other model with the tutorial's
+    ``forward_propagation(x)`` gets the whole prefix again at every call.
+    """
+    if hasattr(model, "step") and hasattr(model, "vocab_size"):
+        states = None
+
+        def next_word(token):
+            nonlocal states
+            probabilities, states = model.step([token], states)
+            return np.array(probabilities[0], dtype=np.float64)
+
+    elif hasattr(model, "forward_step"):
+        state = None
+
+        def next_word(token):
+            nonlocal state
+            probabilities, state = model.forward_step(token, state)
+            return np.array(probabilities, dtype=np.float64)
+
+    else:
+        prefix = []
+
+        def next_word(token):
+            prefix.append(token)
+            result = model.forward_propagation(prefix)
+            probabilities = result[0] if isinstance(result, tuple) else result  # RNNNumpy returns (o, s)
+            return np.array(probabilities[-1], dtype=np.float64)
+
+    return next_word
 
 
 def _length(value, name: str) -> int:
@@ -48,9 +75,10 @@ def generate_sentence(model, vocab, min_length=0, max_length=50, rng=None) -> li
     if min_length > 0 and len(set(range(size)) - {*banned, end}) == 0:
         raise ValueError("the vocabulary has no ordinary words to build a sentence of min_length words from")
     sampler = np.random if rng is None else np.random.default_rng(rng)
+    next_word = next_word_sampler(model)
     tokens = [start]
     while len(tokens) - 1 < max_length:
-        p = _next_word_probabilities(model, tokens)
+        p = next_word(tokens[-1])
         allowed = np.ones(size, dtype=bool)
         allowed[banned] = False
         if len(tokens) - 1 < min_length:

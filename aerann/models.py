@@ -104,11 +104,35 @@ class RecurrentModel:
     def _param(self, name, value):
         self.params[name] = parameters.shared(np.asarray(value).astype(aesara.config.floatX), name=name)
 
+    def symbolic_stack(self, X, mask, initial=None) -> graph.StackStates:
+        """The stack over symbolic inputs: the top layer's states (T, B, n_top) and every layer's final states.
+
+        ``initial`` is None (the units' learnable initial states) or, for
+        every layer, one symbolic (B, n_out) state per name in its unit's
+        ``states`` (what :meth:`symbolic_states` makes).
+        """
+        return graph.scan_stack(
+            self.units, self._layer_input(X), mask, truncate_gradient=self.truncate_gradient,
+            grad_clip=self.grad_clip, initial=initial,
+        )
+
     def symbolic_top(self, X, mask):
         """The top layer's states (T, B, n_top) for symbolic inputs."""
-        return graph.run_stack(
-            self.units, self._layer_input(X), mask, truncate_gradient=self.truncate_gradient, grad_clip=self.grad_clip
-        )
+        return self.symbolic_stack(X, mask).output
+
+    def symbolic_step(self, x_t, states):
+        """One step of every layer, outside any scan: log-probabilities (B, n_classes) of the classes at
+        this step, from the inputs ``x_t`` of one step and every layer's ``states``, and the new states."""
+        inputs, new = self._layer_input(x_t), []
+        for unit, previous in zip(self.units, states):
+            new.append(graph.step_layer(unit, inputs, previous))
+            inputs = new[-1][0]
+        return log_softmax(self.output_layer(inputs), axis=-1), new
+
+    def symbolic_states(self):
+        """Symbolic matrices for every layer's states, shaped as :meth:`initial_states` returns them."""
+        floatx = aesara.config.floatX
+        return [[at.matrix(f"layer{i}.{name}", dtype=floatx) for name in unit.states] for i, unit in enumerate(self.units)]
 
     def output_layer(self, rows):
         """Class scores of ``rows`` (N, n_top) of top-layer states: (N, n_classes).
@@ -123,13 +147,20 @@ class RecurrentModel:
 
     def symbolic_logits(self, X, mask):
         """Class scores of every step, flattened time-major: (T * B, n_classes)."""
-        top = self.symbolic_top(X, mask)
+        return self.logits_of(self.symbolic_top(X, mask))
+
+    def logits_of(self, top):
+        """Class scores of every step from the top layer's states ``top`` (T, B, n_top): (T * B, n_classes)."""
         T, B, n_top = top.shape
         return self.output_layer(top.reshape((T * B, n_top)))
 
     def symbolic_log_probabilities(self, X, mask):
         """Log-probabilities of the classes at every step: (T, B, n_classes)."""
-        logits = self.symbolic_logits(X, mask)
+        return self.log_probabilities_of(self.symbolic_top(X, mask), X)
+
+    def log_probabilities_of(self, top, X):
+        """The output layer's log-probabilities from the top layer's states ``top`` (T, B, n_top)."""
+        logits = self.logits_of(top)
         # Sizes from the graph, not from self: the parameters may be swapped for others (givens).
         return log_softmax(logits, axis=-1).reshape((X.shape[0], X.shape[1], logits.shape[1]))
 
@@ -150,6 +181,16 @@ class RecurrentModel:
             fn = compile.function([X, Y, mask], self.symbolic_loss(X, Y, mask))
         elif key == "predict":
             fn = compile.function([X, mask], at.exp(self.symbolic_log_probabilities(X, mask)))
+        elif key == "step":
+            x_t = self._symbolic_step_input()
+            states = self.symbolic_states()
+            log_probabilities, new = self.symbolic_step(x_t, states)
+            fn = compile.function([x_t, *_flat(states)], [at.exp(log_probabilities), *_flat(new)])
+        elif key == "run":
+            initial = self.symbolic_states()
+            run = self.symbolic_stack(X, mask, initial)
+            fn = compile.function([X, mask, *_flat(initial)],
+                                  [at.exp(self.log_probabilities_of(run.output, X)), *_flat(run.final)])
         else:
             optimizer, options, reg, clip = key
             params = list(self.params.values())
@@ -283,6 +324,68 @@ class RecurrentModel:
                 result[i] = probabilities[: len(X[i]), b]
         return result
 
+    # -- states -------------------------------------------------------------------
+    def initial_states(self, count=1):
+        """The learnable initial states for ``count`` sequences: for every layer, one (count, n_out)
+        array per name in its unit's ``states`` (``h``; an LSTM's ``h`` and ``c``)."""
+        count = positive_int(count, "count")
+        return [[np.tile(h0.get_value(), (count, 1)) for h0 in unit.initial_states()] for unit in self.units]
+
+    def check_states(self, states, count, name="initial states"):
+        """``states`` as :meth:`initial_states` gives them for ``count`` sequences (copies in floatX), or a
+        ValueError naming the layer and state that do not fit."""
+        if not isinstance(states, (list, tuple)) or len(states) != len(self.units):
+            got = len(states) if isinstance(states, (list, tuple)) else type(states).__name__
+            raise ValueError(f"{name}: expected a list of {len(self.units)} layer(s), got {got}")
+        checked = []
+        for i, (unit, layer) in enumerate(zip(self.units, states)):
+            if not isinstance(layer, (list, tuple)) or len(layer) != len(unit.states):
+                got = len(layer) if isinstance(layer, (list, tuple)) else type(layer).__name__
+                raise ValueError(f"{name} of layer {i} ({unit.name}): expected {len(unit.states)} state(s) "
+                                 f"{unit.states}, got {got}")
+            arrays = []
+            for state_name, value in zip(unit.states, layer):
+                array = np.asarray(value)
+                if array.shape != (count, unit.n_out) or array.dtype.kind not in "fiu":
+                    raise ValueError(f"{name}: {state_name} of layer {i} ({unit.name}) must be a ({count}, "
+                                     f"{unit.n_out}) array of numbers, got {array.dtype} {array.shape}")
+                if not np.all(np.isfinite(array)):
+                    raise ValueError(f"{name}: {state_name} of layer {i} ({unit.name}) holds NaN or infinite values")
+                arrays.append(array.astype(aesara.config.floatX))
+            checked.append(arrays)
+        return checked
+
+    def run(self, X, initial=None):
+        """``predict_proba(X)`` from given initial states, and every layer's final states.
+
+        ``initial`` is None (the learnable initial states) or, as
+        :meth:`initial_states` gives them, one (N, n_out) array per layer and
+        state for the N sequences of X.  Returns ``(probabilities, final)``,
+        ``final`` shaped like ``initial``: each sequence's states after its
+        last step, from which a later call can carry on.
+        """
+        X, _ = self._check(X, None)
+        initial = self.initial_states(len(X)) if initial is None else self.check_states(initial, len(X))
+        fn = self._function("run")
+        probabilities = [None] * len(X)
+        final = [[np.zeros_like(state) for state in layer] for layer in initial]
+        for indices in batching.minibatches(len(X), [len(x) for x in X], EVALUATION_BATCH, None, DEFAULT_BUCKETS):
+            Xb, _, mask = self.batch(X, None, indices, self._columns(EVALUATION_BATCH))
+            columns = indices + indices[:1] * (Xb.shape[1] - len(indices))
+            batch_probabilities, *batch_final = fn(Xb, mask, *[state[columns] for state in _flat(initial)])
+            for b, i in enumerate(indices):
+                probabilities[i] = self._item_probabilities(batch_probabilities, b, len(X[i]))
+            for state, batch_state in zip(_flat(final), batch_final):
+                state[indices] = batch_state[: len(indices)]
+        return self._gathered(probabilities), final
+
+    def _item_probabilities(self, probabilities, b, length):
+        """Sequence ``b``'s part of a batch's probabilities."""
+        return probabilities[:length, b]
+
+    def _gathered(self, probabilities):
+        return probabilities
+
     # -- files --------------------------------------------------------------------
     def config(self) -> dict:
         """Constructor arguments that rebuild this model."""
@@ -400,6 +503,22 @@ class LanguageModel(RecurrentModel):
         Yb = None if Y is None else batching.pad([Y[i] for i in indices], len(mask), np.int32)[0]
         return Xb, Yb, mask.astype(aesara.config.floatX)
 
+    def _symbolic_step_input(self):
+        return at.ivector("tokens")
+
+    def step(self, tokens, states=None):
+        """Feed one token to each of B sequences: the next-token probabilities (B, vocab_size) and the new states.
+
+        ``states`` is None (the learnable initial states) or what an earlier
+        call, :meth:`run` or :meth:`initial_states` returned for the same B
+        sequences.  A call is one compiled step of every layer, not a scan
+        over what came before, so sampling n tokens costs n steps.
+        """
+        tokens = as_index_sequence(tokens, self.vocab_size, "tokens")
+        states = self.initial_states(len(tokens)) if states is None else self.check_states(states, len(tokens), "states")
+        probabilities, *new = self._function("step")(tokens, *_flat(states))
+        return probabilities, _nested(new, self.units)
+
     def predict(self, X):
         """The likeliest next word after every prefix: a list of index arrays."""
         return [p.argmax(axis=1) for p in self.predict_proba(X)]
@@ -490,12 +609,18 @@ class SequenceClassifier(RecurrentModel):
     def _layer_input(self, X):
         return self.params["embedding"][X] if self.vocab_size is not None else X
 
-    def symbolic_log_probabilities(self, X, mask):
+    def log_probabilities_of(self, top, X):
         """Log-probabilities of the classes per sequence: (B, n_classes).
 
         Padded steps keep the state, so step T - 1 holds each sequence's last real state.
         """
-        return log_softmax(self.output_layer(self.symbolic_top(X, mask)[-1]), axis=-1)
+        return log_softmax(self.output_layer(top[-1]), axis=-1)
+
+    def _item_probabilities(self, probabilities, b, length):
+        return probabilities[b]
+
+    def _gathered(self, probabilities):
+        return np.array(probabilities).reshape(len(probabilities), self.n_classes)
 
     def symbolic_loss(self, X, Y, mask):
         """Summed cross-entropy of the sequences' labels Y (B,)."""
@@ -549,6 +674,20 @@ class SequenceClassifier(RecurrentModel):
         if self.vocab_size is None:
             extra["n_in"] = self.n_in
         return {**extra, **super().config()}
+
+
+def _flat(states):
+    """Every layer's states in one list, layer after layer."""
+    return [state for layer in states for state in layer]
+
+
+def _nested(flat, units):
+    """States listed by :func:`_flat`, grouped back by layer."""
+    grouped, start = [], 0
+    for unit in units:
+        grouped.append(list(flat[start : start + len(unit.states)]))
+        start += len(unit.states)
+    return grouped
 
 
 def _check_units_available(path, layers, described):

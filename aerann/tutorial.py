@@ -75,6 +75,7 @@ class RNNTheano:
         self.V = parameters.shared(V.astype(floatx), name="V")
         self.W = parameters.shared(W.astype(floatx), name="W")
         self._full_bptt = None
+        self._forward_step = None
         self._compile()
 
     def _graph(self, truncate_gradient):
@@ -161,6 +162,17 @@ class RNNTheano:
             x_, y_, _, _, (dU_x, dV, dW) = self._graph(-1)
             self._full_bptt = compile.function([x_, y_], [self._dense(x_, dU_x), dV, dW], name="full_bptt")
         return self._full_bptt(*check_pair(x, y, self.word_dim))
+
+    def forward_step(self, x_t, s_t_prev=None):
+        """One step of ``forward_propagation`` (compiled on first use): o_t and s_t from word x_t and
+        s_{t-1} (None: zeros), so that sampling a word does not run the whole prefix again."""
+        if self._forward_step is None:
+            x, s_prev = at.iscalar("x_t"), at.vector("s_t_prev", dtype=self.U.dtype)
+            s = at.tanh(self.U.T[x] + at.dot(s_prev, self.W.T))
+            self._forward_step = compile.function([x, s_prev], [softmax(at.dot(s, self.V.T), axis=-1), s], name="forward_step")
+        x_t = as_index_sequence([x_t], self.word_dim, "x_t")[0]
+        s_t_prev = np.zeros(self.hidden_dim, dtype=self.U.dtype) if s_t_prev is None else s_t_prev
+        return self._forward_step(x_t, s_t_prev)
 
     def calculate_total_loss(self, X, Y):
         """Summed cross-entropy over every word of every sentence."""

@@ -22,6 +22,8 @@ def test_quick_benchmark_prints_probe_steps_throughput_compile_times_and_targets
         assert re.search(rf"{unit} +[\d,]+ \(\d+t\) +[\d,]+ \(\d+t\) +[\d.]+x +[\d.]+", out), out
         assert re.search(rf"compile: {unit} language model step \(float32\) (built|loaded from the function cache) in", out)
     assert "compile: RNNTheano float64" in out
+    assert re.search(r"  10 words: [\d.]+ ms per word\n +80 words: [\d.]+ ms per word\n"
+                     r"  80 words take [\d.]+x the time of 10 \(linear: 8x; target under 16x\)", out), out
     assert re.search(r"Targets: (all met|missed:)", out)
 
 

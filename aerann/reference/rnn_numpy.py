@@ -51,6 +51,13 @@ class RNNNumpy:
             o[t] = softmax(self.V.dot(s[t]))
         return o, s
 
+    def forward_step(self, x_t, s_t_prev=None):
+        """One step of :meth:`forward_propagation`: o_t and s_t from word x_t and s_{t-1} (None: zeros)."""
+        x_t = int(as_index_sequence([x_t], self.word_dim, "x_t")[0])
+        s_t_prev = np.zeros(self.hidden_dim) if s_t_prev is None else s_t_prev
+        s_t = np.tanh(self.U[:, x_t] + self.W.dot(s_t_prev))
+        return softmax(self.V.dot(s_t)), s_t
+
     def predict(self, x):
         """The most likely next word at every step."""
         o, _ = self.forward_propagation(x)
