@@ -12,6 +12,7 @@ _memory.keep_freed_memory()
 
 from aerann import broadcast_shapes as _broadcast_shapes  # noqa: E402
 from aerann import composite_pickles as _composite_pickles  # noqa: E402
+from aerann import march_flags as _march_flags  # noqa: E402
 from aerann import parallel_compiles as _parallel_compiles  # noqa: E402
 from aerann import precompiled_headers as _precompiled_headers  # noqa: E402
 from aerann import static_shapes as _static_shapes  # noqa: E402
@@ -21,6 +22,7 @@ _broadcast_shapes.install()
 _precompiled_headers.install()
 _parallel_compiles.install()
 _composite_pickles.install()
+_march_flags.install()
 
 from aerann import units  # noqa: E402
 from aerann.compile import get_backend, set_backend  # noqa: E402
