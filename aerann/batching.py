@@ -50,3 +50,31 @@ def minibatches(n_items: int, lengths, batch_size: int, rng=None, buckets=None):
     if rng is not None:
         batches = [batches[i] for i in rng.permutation(len(batches))]
     return batches
+
+
+def stream_columns(tokens, batch_size: int, bptt: int) -> np.ndarray:
+    """One token stream as ``batch_size`` columns, time-major: (N, batch_size), N = len(tokens) // batch_size.
+
+    Column b is the b-th of ``batch_size`` equal, consecutive pieces of the
+    stream (the tokens left over at the end are dropped), so a state carried
+    down a column always follows the text.  A stream needs at least
+    ``batch_size * (bptt + 1)`` tokens: one chunk of ``bptt`` inputs and their
+    next-token targets in every column.
+    """
+    tokens = np.asarray(tokens)
+    if tokens.ndim != 1:
+        raise ValueError(f"a token stream must be one sequence of token indices, got shape {tokens.shape}")
+    if len(tokens) < batch_size * (bptt + 1):
+        raise ValueError(
+            f"a stream of {len(tokens)} tokens is too short for batch_size {batch_size} and bptt {bptt}: "
+            f"it needs at least batch_size * (bptt + 1) = {batch_size * (bptt + 1)}"
+        )
+    steps = len(tokens) // batch_size
+    return np.ascontiguousarray(tokens[: steps * batch_size].reshape(batch_size, steps).T)
+
+
+def stream_chunks(columns: np.ndarray, bptt: int):
+    """(X, Y) of every chunk of at most ``bptt`` steps down ``columns``, in order; Y is X one step later."""
+    for start in range(0, len(columns) - 1, bptt):
+        stop = min(start + bptt, len(columns) - 1)
+        yield columns[start:stop], columns[start + 1 : stop + 1]

@@ -48,7 +48,8 @@ def cpu_description():
             lines = info.read().split("\n\n", 1)[0].splitlines()
     except OSError:
         return None
-    wanted = [line.split(":", 1)[1].strip() for line in lines if line.split(":", 1)[0].strip() in ("model name", "flags")]
+    fields = [line.split(":", 1) for line in lines if ":" in line]
+    wanted = [value.strip() for name, value in fields if name.strip() in ("model name", "flags")]
     return wanted or None
 
 

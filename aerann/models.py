@@ -132,7 +132,8 @@ class RecurrentModel:
     def symbolic_states(self):
         """Symbolic matrices for every layer's states, shaped as :meth:`initial_states` returns them."""
         floatx = aesara.config.floatX
-        return [[at.matrix(f"layer{i}.{name}", dtype=floatx) for name in unit.states] for i, unit in enumerate(self.units)]
+        return [[at.matrix(f"layer{i}.{name}", dtype=floatx) for name in unit.states]
+                for i, unit in enumerate(self.units)]
 
     def output_layer(self, rows):
         """Class scores of ``rows`` (N, n_top) of top-layer states: (N, n_classes).
@@ -166,13 +167,17 @@ class RecurrentModel:
 
     def symbolic_loss(self, X, Y, mask):
         """Summed cross-entropy of the real (mask = 1) steps."""
-        return at.sum(cross_entropy(self.symbolic_logits(X, mask), Y.flatten()) * mask.flatten())
+        return self.loss_of(self.symbolic_top(X, mask), X, Y, mask)
+
+    def loss_of(self, top, X, Y, mask):
+        """:meth:`symbolic_loss` from the top layer's states ``top`` (T, B, n_top)."""
+        return at.sum(cross_entropy(self.logits_of(top), Y.flatten()) * mask.flatten())
 
     def _mask(self):
         return at.matrix("mask", dtype=aesara.config.floatX)
 
     def _function(self, key):
-        """Compiled function ``key`` ("loss", "predict" or a training key), built once."""
+        """Compiled function ``key`` ("loss", "predict", "step", "stream loss", "run" or a training key), built once."""
         if key in self._functions:
             return self._functions[key]
         X, Y = self._symbolic_inputs()
@@ -186,24 +191,47 @@ class RecurrentModel:
             states = self.symbolic_states()
             log_probabilities, new = self.symbolic_step(x_t, states)
             fn = compile.function([x_t, *_flat(states)], [at.exp(log_probabilities), *_flat(new)])
+        elif key == "stream loss":
+            initial = self.symbolic_states()
+            run = self.symbolic_stack(X, mask, initial)
+            fn = compile.function([X, Y, mask, *_flat(initial)],
+                                  [self.loss_of(run.output, X, Y, mask), *_flat(run.final)])
         elif key == "run":
             initial = self.symbolic_states()
             run = self.symbolic_stack(X, mask, initial)
             fn = compile.function([X, mask, *_flat(initial)],
                                   [at.exp(self.log_probabilities_of(run.output, X)), *_flat(run.final)])
         else:
-            optimizer, options, reg, clip = key
-            params = list(self.params.values())
-            loss = self.symbolic_loss(X, Y, mask)
-            grads = aesara.grad(loss + optim.l2_penalty(params, reg), params)
-            if clip:
-                grads = optim.clip_by_norm(grads, clip)
-            learning_rate = at.scalar("learning_rate", dtype=aesara.config.floatX)
-            updates, state = optim.build(optimizer, params, grads, learning_rate, **dict(options))
-            self.optimizer_states[key] = state
-            fn = compile.function([X, Y, mask, learning_rate], loss, updates=updates, allow_input_downcast=True)
+            fn = self._training_function(key, X, Y, mask)
         self._functions[key] = fn
         return fn
+
+    def _training_function(self, key, X, Y, mask):
+        """The training step of ``key``, (optimizer, options, reg, clip), or ("stream", ...) for :meth:`stream_step`."""
+        stream = key[0] == "stream"
+        optimizer, options, reg, clip = key[1:] if stream else key
+        initial = self.symbolic_states() if stream else None
+        run = self.symbolic_stack(X, mask, initial)
+        loss = self.loss_of(run.output, X, Y, mask)
+        params = list(self.params.values())
+        # A stream step's initial states are inputs, so the learnable ones get no gradient there.
+        grads = aesara.grad(loss + optim.l2_penalty(params, reg), params,
+                            disconnected_inputs="ignore" if stream else "raise")
+        if clip:
+            grads = optim.clip_by_norm(grads, clip)
+        learning_rate = at.scalar("learning_rate", dtype=aesara.config.floatX)
+        updates, state = optim.build(optimizer, params, grads, learning_rate, **dict(options))
+        self.optimizer_states[key] = state
+        if stream:
+            return compile.function([X, Y, mask, learning_rate, *_flat(initial)], [loss, *_flat(run.final)],
+                                    updates=updates, allow_input_downcast=True)
+        return compile.function([X, Y, mask, learning_rate], loss, updates=updates, allow_input_downcast=True)
+
+    def stream_step(self, optimizer="sgd", reg=0.0, clip=None, **options):
+        """:meth:`train_step` that also starts from given states and returns the final ones:
+        ``f(X, Y, mask, learning_rate, *initial) -> [loss, *final]``, the states listed layer after
+        layer.  The gradient stops at the initial states: they are inputs, not parameters."""
+        return self._function(("stream", *self._train_key(optimizer, reg, clip, options)))
 
     def train_step(self, optimizer="sgd", reg=0.0, clip=None, **options):
         """The compiled step ``f(X, Y, mask, learning_rate) -> loss`` that updates the parameters.
@@ -215,10 +243,13 @@ class RecurrentModel:
         Compiled once per combination; the optimizer's state (velocities,
         caches) is then in ``optimizer_states[key]``.
         """
+        return self._function(self._train_key(optimizer, reg, clip, options))
+
+    @staticmethod
+    def _train_key(optimizer, reg, clip, options):
         if optimizer not in optim.OPTIMIZERS:
             raise ValueError(f"unknown optimizer {optimizer!r}: choose one of {', '.join(optim.OPTIMIZERS)}")
-        key = (optimizer, tuple(sorted(options.items())), float(reg), None if clip is None else float(clip))
-        return self._function(key)
+        return (optimizer, tuple(sorted(options.items())), float(reg), None if clip is None else float(clip))
 
     def batch(self, X, Y, indices, columns=None):
         """Padded time-major arrays (X, Y, mask) of the items ``indices`` of validated lists X, Y.
@@ -266,19 +297,8 @@ class RecurrentModel:
         X, Y = self._check(X, Y)
         epochs = positive_int(epochs, "epochs")
         batch_size = positive_int(batch_size, "batch_size")
-        learning_rate = finite_float(learning_rate, "learning_rate")
-        mu, reg = finite_float(mu, "mu"), finite_float(reg, "reg")
-        if learning_rate <= 0:
-            raise ValueError(f"learning_rate must be positive, got {learning_rate}")
-        if not 0 <= mu < 1:
-            raise ValueError(f"mu (momentum) must be in [0, 1), got {mu}")
-        if reg < 0:
-            raise ValueError(f"reg (L2 weight) must not be negative, got {reg}")
-        if clip is not None and not finite_float(clip, "clip") > 0:
-            raise ValueError(f"clip (maximum gradient norm) must be positive, got {clip}")
-        optimizer = optimizer or ("momentum" if mu else "sgd")
-        options = {"mu": mu} if optimizer == "momentum" else {}
-        train = self.train_step(optimizer, reg, clip, **options)
+        learning_rate, key = _training_options(learning_rate, mu, reg, optimizer, clip)
+        train = self._function(key)
         rng = np.random.default_rng(seed)
         lengths = [len(x) for x in X]
         history = []
@@ -515,9 +535,76 @@ class LanguageModel(RecurrentModel):
         over what came before, so sampling n tokens costs n steps.
         """
         tokens = as_index_sequence(tokens, self.vocab_size, "tokens")
-        states = self.initial_states(len(tokens)) if states is None else self.check_states(states, len(tokens), "states")
+        if states is None:
+            states = self.initial_states(len(tokens))
+        else:
+            states = self.check_states(states, len(tokens), "states")
         probabilities, *new = self._function("step")(tokens, *_flat(states))
         return probabilities, _nested(new, self.units)
+
+    def fit_stream(self, tokens, bptt=35, batch_size=20, epochs=1, learning_rate=0.01, mu=0.0, reg=0.0,
+                   optimizer=None, clip=None, validation=None, verbose=False):
+        """Train on one long token stream with the states carried from chunk to chunk; returns, per
+        epoch, ``{"loss": ..., "validation_perplexity": ...}`` (the latter when ``validation`` is given).
+
+        The stream (a sequence of token indices, e.g. a whole text) is cut
+        into ``batch_size`` columns, each a consecutive piece of it
+        (:func:`aerann.batching.stream_columns`), and trained in chunks of
+        ``bptt`` steps down the columns, in order.  Each chunk starts from
+        the previous chunk's final states, so a column's state follows its
+        text from the first chunk to the last, while the gradient stops at
+        the chunk's first step (truncated BPTT over ``bptt`` steps, as in
+        Zaremba et al. 2014).  Each epoch starts again from the values of the
+        learnable initial states (which stream training leaves as they are:
+        every chunk's initial states are inputs of its step).  ``validation``
+        is a held-out stream, scored the same way after every epoch (its
+        perplexity is exp of its mean per-token cross-entropy).  The
+        optimizer options are :meth:`fit`'s.
+        """
+        bptt = positive_int(bptt, "bptt")
+        batch_size = positive_int(batch_size, "batch_size")
+        epochs = positive_int(epochs, "epochs")
+        learning_rate, key = _training_options(learning_rate, mu, reg, optimizer, clip)
+        columns = self._stream(tokens, batch_size, bptt, "tokens")
+        held_out = None if validation is None else self._stream(validation, batch_size, bptt, "validation")
+        train = self._function(("stream", *key))
+        mask = np.ones((bptt, batch_size), dtype=aesara.config.floatX)
+        history = []
+        for epoch in range(epochs):
+            states, total, count = _flat(self.initial_states(batch_size)), 0.0, 0
+            for Xc, Yc in batching.stream_chunks(columns, bptt):
+                loss, *states = train(Xc, Yc, mask[: len(Xc)], learning_rate, *states)
+                loss = float(loss)
+                if not np.isfinite(loss):
+                    raise FloatingPointError(
+                        f"the training loss became {loss} in epoch {epoch + 1}: lower the learning rate"
+                    )
+                total, count = total + loss, count + Xc.size
+            record = {"loss": total / count}
+            if held_out is not None:
+                record["validation_perplexity"] = float(np.exp(self._stream_loss(held_out, bptt)))
+            history.append(record)
+            if verbose:
+                extra = "".join(f", {name} {value:.4f}" for name, value in record.items() if name != "loss")
+                print(f"epoch {epoch + 1}/{epochs}: loss {record['loss']:.6f}{extra}", flush=True)
+        return history
+
+    def stream_loss(self, tokens, bptt=35, batch_size=20):
+        """Mean cross-entropy per token of a stream, scored in columns and chunks as :meth:`fit_stream` trains."""
+        bptt, batch_size = positive_int(bptt, "bptt"), positive_int(batch_size, "batch_size")
+        return self._stream_loss(self._stream(tokens, batch_size, bptt, "tokens"), bptt)
+
+    def _stream(self, tokens, batch_size, bptt, name):
+        return batching.stream_columns(as_index_sequence(tokens, self.vocab_size, name), batch_size, bptt)
+
+    def _stream_loss(self, columns, bptt):
+        fn = self._function("stream loss")
+        mask = np.ones((bptt, columns.shape[1]), dtype=aesara.config.floatX)
+        states, total, count = _flat(self.initial_states(columns.shape[1])), 0.0, 0
+        for Xc, Yc in batching.stream_chunks(columns, bptt):
+            loss, *states = fn(Xc, Yc, mask[: len(Xc)], *states)
+            total, count = total + float(loss), count + Xc.size
+        return total / count
 
     def predict(self, X):
         """The likeliest next word after every prefix: a list of index arrays."""
@@ -622,11 +709,11 @@ class SequenceClassifier(RecurrentModel):
     def _gathered(self, probabilities):
         return np.array(probabilities).reshape(len(probabilities), self.n_classes)
 
-    def symbolic_loss(self, X, Y, mask):
+    def loss_of(self, top, X, Y, mask):
         """Summed cross-entropy of the sequences' labels Y (B,)."""
         # A sequence counts when it has a real step: all-padding columns (see ``batch``) do not.
         present = mask.max(axis=0)
-        return at.sum(cross_entropy(self.output_layer(self.symbolic_top(X, mask)[-1]), Y) * present)
+        return at.sum(cross_entropy(self.output_layer(top[-1]), Y) * present)
 
     def _targets(self, mask) -> int:
         return int(mask.max(axis=0).sum())
@@ -674,6 +761,23 @@ class SequenceClassifier(RecurrentModel):
         if self.vocab_size is None:
             extra["n_in"] = self.n_in
         return {**extra, **super().config()}
+
+
+def _training_options(learning_rate, mu, reg, optimizer, clip):
+    """The checked learning rate, and the train-step key (optimizer, options, reg, clip) of fit's arguments."""
+    learning_rate = finite_float(learning_rate, "learning_rate")
+    mu, reg = finite_float(mu, "mu"), finite_float(reg, "reg")
+    if learning_rate <= 0:
+        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
+    if not 0 <= mu < 1:
+        raise ValueError(f"mu (momentum) must be in [0, 1), got {mu}")
+    if reg < 0:
+        raise ValueError(f"reg (L2 weight) must not be negative, got {reg}")
+    if clip is not None and not finite_float(clip, "clip") > 0:
+        raise ValueError(f"clip (maximum gradient norm) must be positive, got {clip}")
+    optimizer = optimizer or ("momentum" if mu else "sgd")
+    options = {"mu": mu} if optimizer == "momentum" else {}
+    return learning_rate, RecurrentModel._train_key(optimizer, reg, clip, options)
 
 
 def _flat(states):
