@@ -32,7 +32,9 @@ def headers(tmp_path, monkeypatch):
 
 def compile_module(location, src_code=None, compile_str=None):
     """Aesara's C module for exp(x), compiled as CLinker compiles it, into ``location`` (by
-    ``compile_str``, by default the one Aesara calls)."""
+    ``compile_str``, by default the one Aesara calls).  Modules whose machine code is compared are
+    compiled in folders whose paths have the same length: the source's path is among the module's
+    strings, and a longer one can move the others."""
     x = at.vector("x")
     linker = CLinker().accept(FunctionGraph([x], [at.exp(x)]))
     module = linker.get_dynamic_module()
@@ -56,15 +58,15 @@ def test_aesara_compiles_through_it():
 
 def test_a_module_compiled_with_its_headers_precompiled_has_the_same_machine_code(headers, tmp_path, monkeypatch):
     folder, seen = headers
-    with_header, source = compile_module(tmp_path / "with")
+    with_header, source = compile_module(tmp_path / "with_pch")
     (built,) = folder.iterdir()
     assert (built / "prefix.h").read_text().splitlines() == precompiled_headers.leading_includes(source)
     assert (built / "prefix.h.gch").is_file()
     assert seen[-1][-2:] == ["-include", str(built / "prefix.h")]
-    compile_module(tmp_path / "again")
+    compile_module(tmp_path / "pch_again")
     assert list(folder.iterdir()) == [built]  # built once, reused
     monkeypatch.setenv("AERANN_PRECOMPILED_HEADERS", "0")
-    without, _ = compile_module(tmp_path / "without")
+    without, _ = compile_module(tmp_path / "no_pch__")
     assert "-include" not in seen[-1]
     assert shutil.which("objdump"), "binutils comes with gcc"
     assert machine_code(with_header) == machine_code(without)
@@ -74,7 +76,7 @@ def test_a_module_is_compiled_without_debugging_information_to_the_same_machine_
     _, seen = headers
     ours, _ = compile_module(tmp_path / "ours")
     assert seen[-1][seen[-1].index("-g0"):] == ["-g0", "-include", seen[-1][-1]]
-    aesaras, _ = compile_module(tmp_path / "aesaras", compile_str=precompiled_headers._aesaras)
+    aesaras, _ = compile_module(tmp_path / "them", compile_str=precompiled_headers._aesaras)
     assert "-g0" not in seen[-1] and "-include" not in seen[-1]  # Aesara's own: -g, every header parsed
     assert ours.stat().st_size < aesaras.stat().st_size  # no debugging sections
     assert machine_code(ours) == machine_code(aesaras)
