@@ -165,7 +165,7 @@ def _read_run_arguments(out: Path) -> dict:
 def _train(args) -> None:
     import numpy as np
 
-    from aerann import run, text, units
+    from aerann import io, run, text, units
     from aerann.models import LanguageModel, SequenceClassifier
 
     out = Path(args.out)
@@ -285,7 +285,7 @@ def _train(args) -> None:
         path = out / run.RUN_FILE
         stored = json.loads(path.read_text(encoding="utf-8"))
         stored["info"]["arguments"].update((k, options[k]) for k in RESUME_MAY_CHANGE)
-        run.write_json_atomic(path, stored)
+        io.write_json_atomic(path, stored)
     try:
         result = run.train(
             model, X, Y, out,

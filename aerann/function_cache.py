@@ -40,7 +40,6 @@ import io
 import logging
 import os
 import pickle
-import tempfile
 import types
 import zlib
 from collections.abc import Mapping
@@ -59,6 +58,7 @@ from aesara.tensor.type_other import SliceType
 from aesara.utils import Singleton
 
 import aerann
+from aerann.io import write_atomic
 
 _log = logging.getLogger(__name__)
 FORMAT = 1  # of an entry; part of every key
@@ -296,18 +296,12 @@ def store(key, function, shared):
         _log.debug("not caching %s: %s", key, error)
         return False
     path = directory() / f"{key}.pkl.z"
-    partial = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".", suffix=".tmp", delete=False) as file:
-            partial = Path(file.name)
-            file.write(zlib.compress(buffer.getvalue(), 1))
-        os.replace(partial, path)
+        write_atomic(path, lambda temporary: temporary.write_bytes(zlib.compress(buffer.getvalue(), 1)))
         return True
     except OSError as error:
         _log.debug("not caching %s: %s", key, error)
-        if partial is not None:
-            partial.unlink(missing_ok=True)
         return False
 
 

@@ -23,11 +23,12 @@ import json
 import logging
 import os
 import platform
-import tempfile
 from pathlib import Path
 
 import aesara
 from aesara.link.c import cmodule
+
+from aerann.io import write_json_atomic
 
 _log = logging.getLogger(__name__)
 FORMAT = 1  # of a file; part of its name
@@ -72,17 +73,11 @@ def _read(file):
 
 
 def _write(file, flags) -> None:
-    partial = None
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=file.parent, prefix=".", suffix=".tmp", delete=False) as stream:
-            partial = Path(stream.name)
-            json.dump(flags, stream)
-        os.replace(partial, file)
+        write_json_atomic(file, flags)
     except OSError as error:
         _log.debug("not keeping the -march flags: %s", error)
-        if partial is not None:
-            partial.unlink(missing_ok=True)
 
 
 def install() -> None:

@@ -460,11 +460,8 @@ class RecurrentModel:
         return io.save_arrays(path, {name: p.get_value() for name, p in self.params.items()}, metadata)
 
     @classmethod
-    def load(cls, path):
-        """Rebuild a model saved by :meth:`save`; validates names, shapes and dtypes."""
-        arrays, metadata = io.load_arrays(path)
-        if metadata.get("kind") == "aerann-checkpoint":
-            raise ValueError(f"{path} is a training checkpoint: use aerann.run.model_from_checkpoint({str(path)!r})")
+    def _from_metadata(cls, path, metadata):
+        """The model (fresh parameters) that a file's metadata describes; a ValueError naming what is wrong."""
         classes = {c.__name__: c for c in (LanguageModel, SequenceTagger, SequenceClassifier)}
         name = metadata.get("class")
         if name not in classes or not issubclass(classes[name], cls):
@@ -474,16 +471,35 @@ class RecurrentModel:
             raise ValueError(f"{path} has no model configuration")
         _check_units_available(path, config.get("layers"), metadata.get("units"))
         try:
-            model = classes[name](**config)
+            return classes[name](**config)
         except (TypeError, ValueError) as error:
             raise ValueError(f"{path} has an invalid model configuration: {error}") from None
-        if set(arrays) != set(model.params):
-            raise ValueError(f"{path}: parameters {sorted(set(arrays) ^ set(model.params))} do not match the model")
+
+    @classmethod
+    def load(cls, path):
+        """Rebuild a model saved by :meth:`save`; validates names, shapes and dtypes (from the arrays'
+        headers, before their data is read)."""
+        built = []
+
+        def check(metadata, headers):
+            if metadata.get("kind") == "aerann-checkpoint":
+                raise ValueError(
+                    f"{path} is a training checkpoint: use aerann.run.model_from_checkpoint({str(path)!r})"
+                )
+            model = cls._from_metadata(path, metadata)
+            if set(headers) != set(model.params):
+                raise ValueError(f"{path}: parameters {sorted(set(headers) ^ set(model.params))} do not match the model")
+            for param_name, shared in model.params.items():
+                shape, dtype = headers[param_name]
+                expected = shared.get_value(borrow=True).shape
+                if shape != expected or dtype.kind != "f":
+                    raise ValueError(f"{path}: {param_name} is {dtype} {shape}, expected float {expected}")
+            built.append(model)
+
+        arrays, _ = io.load_arrays(path, check)
+        model = built[0]
         for param_name, shared in model.params.items():
             array = arrays[param_name]
-            expected = shared.get_value(borrow=True).shape
-            if array.shape != expected or array.dtype.kind != "f":
-                raise ValueError(f"{path}: {param_name} is {array.dtype} {array.shape}, expected float {expected}")
             if not np.all(np.isfinite(array)):
                 raise ValueError(f"{path}: {param_name} holds NaN or infinite values")
             shared.set_value(array.astype(shared.dtype))

@@ -35,7 +35,6 @@ import math
 import os
 import signal
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -88,25 +87,6 @@ class RunResult:
 
 
 # -- files ---------------------------------------------------------------------------
-def write_atomic(path, write) -> Path:
-    """Call ``write(temporary_path)``, then rename the result to ``path`` (no half files, ever)."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        write(Path(temporary))
-        with open(temporary, "rb+") as stream:
-            os.fsync(stream.fileno())
-        io.publish(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def write_json_atomic(path, data) -> Path:
-    return write_atomic(path, lambda p: p.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8"))
-
 
 def remove_stale_temporaries(folder) -> None:
     """Delete temporary files a killed process left behind (they were never renamed into place)."""
@@ -302,7 +282,7 @@ def plot(out, path=None) -> Path:
     if train or validation:
         axes.legend()
     path = Path(path) if path is not None else out / PLOT_FILE
-    return write_atomic(path, lambda p: figure.savefig(p, format="png"))
+    return io.write_atomic(path, lambda p: figure.savefig(p, format="png"))
 
 
 # -- the run -----------------------------------------------------------------------------
@@ -722,8 +702,8 @@ def _train_in(run, model, out, key, checkpoint, created, files, epochs, learning
     try:
         if checkpoint is None:
             for name, write in (files or {}).items():
-                write_atomic(out / name, write)
-            write_json_atomic(out / RUN_FILE, {
+                io.write_atomic(out / name, write)
+            io.write_json_atomic(out / RUN_FILE, {
                 "format": "aerann-run",
                 "version": 1,
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

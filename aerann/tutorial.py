@@ -28,7 +28,6 @@ sequences, indices outside the vocabulary or non-integer input raise a
 ValueError or TypeError that names the problem.
 """
 
-import os
 import zipfile
 from pathlib import Path
 
@@ -37,7 +36,7 @@ import aesara.tensor as at
 import numpy as np
 from aesara.tensor.special import softmax
 
-from aerann import compile, parameters
+from aerann import compile, io, parameters
 from aerann.crossentropy import cross_entropy
 from aerann.gradient_check import check_parameters
 from aerann.validation import as_index_sequence, check_dataset, check_pair, finite_float, positive_int
@@ -225,14 +224,7 @@ def save_model_parameters_theano(outfile, model):
     if outfile.suffix != ".npz":
         outfile = outfile.with_name(outfile.name + ".npz")
     U, V, W = _parameter_values(model)
-    temporary = outfile.with_name(f".{outfile.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "wb") as stream:
-            np.savez(stream, U=U, V=V, W=W)
-        os.replace(temporary, outfile)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    io.write_atomic(outfile, lambda temporary: io.write_npz(temporary, {"U": U, "V": V, "W": W}))
     print(f"Saved model parameters to {outfile}.")
     return outfile
 

@@ -102,7 +102,7 @@ def test_train_and_evaluate_a_classifier_from_a_labelled_csv(tmp_path, capsys):
 def test_a_resumed_run_keeps_its_settings_and_a_run_folder_is_not_reused(tmp_path, capsys):
     out = tmp_path / "run"
     out.mkdir()
-    run.write_json_atomic(out / run.RUN_FILE, {"info": {"arguments": {"hidden": 8}}})
+    io.write_json_atomic(out / run.RUN_FILE, {"info": {"arguments": {"hidden": 8}}})
     assert main(["train", "--out", str(out), "--resume", "--hidden", "9"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("aerann train: error: --hidden 9 differs from the run being resumed (8)")

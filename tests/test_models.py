@@ -1,7 +1,12 @@
 """Models learn, keep the brief's contract, and survive a save/load round trip; bad files and input are refused."""
 
+import errno
+import gc
 import itertools
 import json
+import sys
+import zipfile
+from io import BytesIO
 
 import aesara
 import aesara.tensor as at
@@ -201,6 +206,52 @@ def test_corrupt_files_are_refused_with_a_clear_error(saved, tmp_path):
         LanguageModel.load(pickled)
     with pytest.raises(FileNotFoundError, match="missing.npz"):
         LanguageModel.load(tmp_path / "missing.npz")
+
+
+def with_header(path, name, shape, data):
+    """Replace the member ``name`` of an npz by one whose header declares ``shape`` but holds ``data``."""
+    with zipfile.ZipFile(path) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    header = BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    members[f"{name}.npy"] = header.getvalue() + data
+    with zipfile.ZipFile(path, "w") as archive:
+        for member, content in members.items():
+            archive.writestr(member, content)
+    return path
+
+
+def test_an_array_declaring_more_than_it_holds_or_than_the_model_has_is_refused_before_it_is_read(saved, monkeypatch):
+    path, _, _ = saved
+    with_header(path, "output.b", (10**12,), np.zeros(5).tobytes())  # 8 TB declared, 40 bytes held
+    with pytest.raises(ValueError, match=r"output\.b declares a float64 array of shape \(1000000000000,\)"):
+        LanguageModel.load(path)
+    with_header(path, "output.b", (7,), np.zeros(7).tobytes())  # holds what it declares, not what the model has
+    read = []
+    monkeypatch.setattr(np.lib.npyio.NpzFile, "__getitem__",
+                        lambda self, key, original=np.lib.npyio.NpzFile.__getitem__: read.append(key) or original(self, key))
+    with pytest.raises(ValueError, match=r"output\.b is float64 \(7,\), expected float \(5,\)"):
+        LanguageModel.load(path)
+    assert read == ["__metadata__"]  # only the metadata was read before the file was refused
+
+
+def test_a_full_disk_raises_its_error_once_and_leaves_the_old_file_and_nothing_else(saved, monkeypatch):
+    path, arrays, metadata = saved
+    before = path.read_bytes()
+    real_write = np.lib.format.write_array
+
+    def fill_the_disk(stream, array, **kwargs):
+        real_write(stream, array, **kwargs)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    monkeypatch.setattr(np.lib.format, "write_array", fill_the_disk)
+    with pytest.raises(OSError, match="No space left on device"):
+        rewrite(path, arrays, metadata)
+    gc.collect()
+    assert unraisable == []
+    assert path.read_bytes() == before and sorted(p.name for p in path.parent.iterdir()) == ["lm.npz"]
 
 
 def test_bad_metadata_and_parameters_are_refused(saved):
