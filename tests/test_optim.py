@@ -71,9 +71,65 @@ def test_rmsprop_keeps_a_decaying_average_of_squared_gradients():
     np.testing.assert_allclose(history, numpy_run(update))
 
 
+def test_nesterov_takes_the_look_ahead_step():
+    history, state = run("nesterov", steps=4, mu=0.8)
+
+    def update(p, g, v):
+        v = 0.8 * v - 0.1 * g
+        return p + 0.8 * v - 0.1 * g, v
+
+    np.testing.assert_allclose(history, numpy_run(update, steps=4))
+    assert len(state) == 1
+
+
+def test_adam_corrects_the_bias_of_both_running_averages():
+    history, state = run("adam", steps=5, beta1=0.8, beta2=0.9)
+    p, m, v, expected = START.copy(), np.zeros_like(START), np.zeros_like(START), []
+    for t in range(1, 6):
+        g = p - TARGET
+        m = 0.8 * m + 0.2 * g
+        v = 0.9 * v + 0.1 * g**2
+        p = p - 0.1 * (m / (1 - 0.8**t)) / (np.sqrt(v / (1 - 0.9**t)) + 1e-8)
+        expected.append(p.copy())
+    np.testing.assert_allclose(history, expected)
+    # The first step is lr * sign(g) (up to eps): what bias correction is for.
+    np.testing.assert_allclose(history[0], START - 0.1 * np.sign(START - TARGET), atol=1e-7)
+    assert [s.get_value().shape for s in state] == [(), START.shape, START.shape]
+
+
+def test_adadelta_scales_by_the_ratio_of_running_rms():
+    history, state = run("adadelta", steps=5, learning_rate=1.0, rho=0.9, epsilon=1e-4)
+    p, squares, steps, expected = START.copy(), np.zeros_like(START), np.zeros_like(START), []
+    for _ in range(5):
+        g = p - TARGET
+        squares = 0.9 * squares + 0.1 * g**2
+        delta = -np.sqrt(steps + 1e-4) / np.sqrt(squares + 1e-4) * g
+        steps = 0.9 * steps + 0.1 * delta**2
+        p = p + delta
+        expected.append(p.copy())
+    np.testing.assert_allclose(history, expected)
+    assert len(state) == 2
+
+
+def test_every_registered_optimizer_lowers_the_loss_and_checks_its_options():
+    assert optim.OPTIMIZERS == ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adadelta")
+    for name in optim.OPTIMIZERS:
+        history, _ = run(name, steps=3, learning_rate=1.0 if name == "adadelta" else 0.1)
+        losses = [0.5 * np.sum((p - TARGET) ** 2) for p in history]
+        assert losses[-1] < 0.5 * np.sum((START - TARGET) ** 2), name
+        optimizer = optim.get(name)
+        assert set(optimizer.check_options({})) == set(optimizer.options)
+        with pytest.raises(ValueError, match=f"the optimizer {name} has no option 'colour'"):
+            optimizer.check_options({"colour": 1})
+    with pytest.raises(ValueError, match=r"beta2 \(adam\) must be in \[0, 1\), got 1"):
+        optim.get("adam").check_options({"beta2": 1.0})
+    with pytest.raises(ValueError, match=r"epsilon \(rmsprop\) must be in \(0, inf\), got 0"):
+        optim.get("rmsprop").check_options({"epsilon": 0})
+
+
 def test_unknown_optimizer_is_named():
-    with pytest.raises(ValueError, match="adam"):
-        optim.build("adam", [], [], 0.1)
+    with pytest.raises(ValueError, match="unknown optimizer .adamw.: choose one of sgd, momentum, nesterov, adagrad, rmsprop, adam, adadelta"):
+        optim.build("adamw", [], [], 0.1)
 
 
 def test_l2_penalty_covers_weight_matrices_only():
