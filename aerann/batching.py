@@ -2,6 +2,8 @@
 
 import numpy as np
 
+DEFAULT_BUCKETS = (8, 16, 32, 64, 128, 256)  # the padded lengths the models' minibatches use
+
 
 def pad(sequences, length=None, dtype=None):
     """Stack sequences time-major into (T, B, ...) with zero padding, and their (T, B) mask.

@@ -41,6 +41,11 @@ TRAIN_DEFAULTS = {
     "momentum": 0.9,
     "reg": 0.0,
     "clip": None,
+    "schedule": "none",
+    "patience": None,
+    "restore_best": False,
+    "stream": False,
+    "bptt": 35,
     "backend": "c",
     "float32": False,
     "seed": 0,
@@ -146,6 +151,14 @@ def _configure_numerics(float32: bool, backend: str) -> None:
 
 
 # -- train -------------------------------------------------------------------------------
+def _optimizer_options(options, given) -> dict:
+    """The optimizer options of the command line: --momentum for the optimizers with momentum (or when
+    given for another, so that the check names the optimizer that has none)."""
+    if options["optimizer"] in ("momentum", "nesterov") or "momentum" in given:
+        return {"mu": options["momentum"]}
+    return {}
+
+
 def _read_run_arguments(out: Path) -> dict:
     from aerann import run
 
@@ -165,7 +178,7 @@ def _read_run_arguments(out: Path) -> dict:
 def _train(args) -> None:
     import numpy as np
 
-    from aerann import io, run, text, units
+    from aerann import io, run, text, training_settings, units
     from aerann.models import LanguageModel, SequenceClassifier
 
     out = Path(args.out)
@@ -194,13 +207,22 @@ def _train(args) -> None:
     for key in ("max_words", "vocab", "hidden", "embed", "epochs", "batch_size", "keep", "log_every"):
         if options[key] < 1:
             raise CommandError(f"{_option(key)} must be positive, got {options[key]}")
-    for key, low, inclusive in (("lr", 0, False), ("clip", 0, False), ("reg", 0, True), ("momentum", 0, True),
-                                ("checkpoint_every", 0, True), ("checkpoint_minutes", 0, True)):
+    for key, low, inclusive in (("checkpoint_every", 0, True), ("checkpoint_minutes", 0, True)):
         value = options[key]
         if value is not None and not (math.isfinite(value) and (value >= low if inclusive else value > low)):
             raise CommandError(f"{_option(key)} must be {'non-negative' if inclusive else 'positive'}, got {value}")
-    if options["momentum"] >= 1:
-        raise CommandError(f"--momentum must be below 1, got {options['momentum']}")
+    settings = training_settings.check(options["lr"], options["optimizer"], _optimizer_options(options, given),
+                                       options["reg"], options["clip"], options["schedule"], None,
+                                       options["patience"])
+    if options["stream"]:
+        if options["task"] == "classify":
+            raise CommandError("--stream trains a language model on one token stream: it does not go with "
+                               "--task classify")
+        if options["bptt"] < 1:
+            raise CommandError(f"--bptt must be positive, got {options['bptt']}")
+    if (options["patience"] is not None or options["restore_best"]) and options["validation"] == 0:
+        what = "patience (early stopping)" if options["patience"] is not None else "restore_best"
+        raise CommandError(f"{what} needs validation data to watch (--validation must be above 0)")
     if options["sentences"] is not None and options["sentences"] < 1:
         raise CommandError(f"--sentences must be positive, got {options['sentences']}")
     layers = _layers(options)
@@ -276,40 +298,48 @@ def _train(args) -> None:
             len(vocab), options["embed"], layers=layers, truncate_gradient=options["truncate"], seed=options["seed"]
         )
         shape = "language model"
-    optimizer_options = {"mu": options["momentum"]} if options["optimizer"] == "momentum" else {}
     print(f"training on {len(X)} {what} ({sum(map(len, X))} tokens)"
           + (f", validating on {len(validation[0])}" if validation else "")
-          + f"; {shape}, vocabulary {len(vocab)}, layers {layers}, {options['optimizer']} lr {options['lr']:g}",
+          + f"; {shape}, vocabulary {len(vocab)}, layers {layers}, {options['optimizer']} lr {options['lr']:g}"
+          + (f", a stream in {options['batch_size']} columns of chunks of {options['bptt']} steps"
+             if options["stream"] else ""),
           flush=True)
     if args.resume and given.get("epochs") is not None:  # later resumes must know the new length
         path = out / run.RUN_FILE
         stored = json.loads(path.read_text(encoding="utf-8"))
         stored["info"]["arguments"].update((k, options[k]) for k in RESUME_MAY_CHANGE)
         io.write_json_atomic(path, stored)
+    common = dict(
+        out=out,
+        model_metadata={"vocabulary": list(vocab.index_to_word)},
+        epochs=options["epochs"],
+        batch_size=options["batch_size"],
+        optimizer=settings.optimizer,
+        learning_rate=settings.learning_rate,
+        options=dict(settings.options),
+        reg=settings.reg,
+        clip=settings.clip,
+        schedule=settings.schedule,
+        patience=settings.patience,
+        restore_best=options["restore_best"],
+        resume=args.resume,
+        checkpoint_every=options["checkpoint_every"],
+        checkpoint_minutes=options["checkpoint_minutes"],
+        keep=options["keep"],
+        log_every=options["log_every"],
+        progress=args.progress,
+        plot_loss=not args.no_plot,
+        run_info={"command": "aerann train", "arguments": options},
+        files=files or None,
+        resume_learning_rate=given.get("lr") if args.resume else None,
+    )
     try:
-        result = run.train(
-            model, X, Y, out,
-            model_metadata={"vocabulary": list(vocab.index_to_word)},
-            validation=validation,
-            epochs=options["epochs"],
-            batch_size=options["batch_size"],
-            optimizer=options["optimizer"],
-            learning_rate=options["lr"],
-            options=optimizer_options,
-            reg=options["reg"],
-            clip=options["clip"],
-            seed=options["seed"],
-            resume=args.resume,
-            checkpoint_every=options["checkpoint_every"],
-            checkpoint_minutes=options["checkpoint_minutes"],
-            keep=options["keep"],
-            log_every=options["log_every"],
-            progress=args.progress,
-            plot_loss=not args.no_plot,
-            run_info={"command": "aerann train", "arguments": options},
-            files=files or None,
-            resume_learning_rate=given.get("lr") if args.resume else None,
-        )
+        if options["stream"]:
+            stream = text.token_stream(training, vocab)
+            held = text.token_stream(held_out, vocab) if held_out else None
+            result = run.train_stream(model, stream, bptt=options["bptt"], validation=held, **common)
+        else:
+            result = run.train(model, X, Y, validation=validation, seed=options["seed"], **common)
     except run.Interrupted as interrupted:
         raise CommandError(
             f"interrupted at step {interrupted.step}; saved {interrupted.checkpoint}. "
@@ -333,12 +363,7 @@ def _load_model(model_arg, vocab_arg):
     if not model_path.is_file():
         raise CommandError(f"no model file at {model_path}")
     _, metadata = io.load_arrays(model_path)
-    if metadata.get("kind") == "aerann-checkpoint":
-        from aerann import run
-
-        model = run.model_from_checkpoint(model_path)
-    else:
-        model = RecurrentModel.load(model_path)
+    model = RecurrentModel.load(model_path)
     folder = model_path.parent.parent if model_path.parent.name == "checkpoints" else model_path.parent
     vocab_path = Path(vocab_arg) if vocab_arg else folder / VOCABULARY_FILE
     if getattr(model, "vocab_size", None) is None:
@@ -495,6 +520,8 @@ def _add_model_arguments(command) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from aerann import optim, schedules
+
     parser = argparse.ArgumentParser(
         prog="aerann",
         description="Recurrent neural networks on Aesara.",
@@ -536,11 +563,23 @@ def build_parser() -> argparse.ArgumentParser:
     fitting = train.add_argument_group("training")
     fitting.add_argument("--epochs", type=int, help="passes over the training sentences (default 5)")
     fitting.add_argument("--batch-size", type=int, help="sentences per minibatch (default 16)")
-    fitting.add_argument("--optimizer", choices=("sgd", "momentum", "adagrad", "rmsprop"), help="default rmsprop")
+    fitting.add_argument("--optimizer", choices=optim.OPTIMIZERS, help="default rmsprop")
     fitting.add_argument("--lr", type=float, help="learning rate (default 0.002)")
-    fitting.add_argument("--momentum", type=float, help="momentum of --optimizer momentum (default 0.9)")
+    fitting.add_argument("--momentum", type=float, help="mu of --optimizer momentum or nesterov (default 0.9)")
     fitting.add_argument("--reg", type=float, help="L2 weight decay (default 0)")
     fitting.add_argument("--clip", type=float, help="clip the gradient's global norm to this (default: no clipping)")
+    fitting.add_argument("--schedule", choices=schedules.SCHEDULES,
+                         help="learning-rate schedule after each epoch (default none; plateau divides by 4 "
+                              "when the validation loss does not improve)")
+    fitting.add_argument("--patience", type=int,
+                         help="stop after N epochs without a lower validation loss (default: never)")
+    fitting.add_argument("--restore-best", action="store_const", const=True,
+                         help="end with the best validation epoch's parameters in model.npz (best.npz has "
+                              "them either way)")
+    fitting.add_argument("--stream", action="store_const", const=True,
+                         help="train on the sentences as one token stream, in --batch-size columns, with the "
+                              "states carried from chunk to chunk (a language model only)")
+    fitting.add_argument("--bptt", type=int, help="with --stream: steps per chunk (default 35)")
     fitting.add_argument("--seed", type=int, help="random seed of the initial weights, split and order (default 0)")
     fitting.add_argument("--backend", choices=("c", "jax"), help="Aesara's C backend (default) or JAX (GPU)")
     fitting.add_argument("--float32", action="store_const", const=True, help="compute in float32 (default float64)")

@@ -18,11 +18,11 @@ import numpy as np
 from aesara.tensor.special import log_softmax
 
 import aerann
-from aerann import batching, compile, graph, io, optim, parameters, units
+from aerann import batching, compile, engine, graph, io, optim, parameters, training_settings, units
 from aerann.crossentropy import cross_entropy
 from aerann.validation import as_index_sequence, check_dataset, finite_float, positive_int
 
-DEFAULT_BUCKETS = (8, 16, 32, 64, 128, 256)
+DEFAULT_BUCKETS = batching.DEFAULT_BUCKETS
 EVALUATION_BATCH = 64  # sequences per batch in loss and predict
 
 
@@ -92,7 +92,7 @@ class RecurrentModel:
     def _layer_input(self, X):
         return X
 
-    def _check(self, X, Y):
+    def check_data(self, X, Y):
         """Validated lists of inputs and targets."""
         raise NotImplementedError
 
@@ -176,6 +176,12 @@ class RecurrentModel:
     def _mask(self):
         return at.matrix("mask", dtype=aesara.config.floatX)
 
+    def compiled(self, name):
+        """The compiled function ``name``: "loss", "predict", "step", "run" or "stream loss"."""
+        if name not in ("loss", "predict", "step", "run", "stream loss"):
+            raise ValueError(f"no compiled function {name!r}")
+        return self._function(name)
+
     def _function(self, key):
         """Compiled function ``key`` ("loss", "predict", "step", "stream loss", "run" or a training key), built once."""
         if key in self._functions:
@@ -247,9 +253,9 @@ class RecurrentModel:
 
     @staticmethod
     def _train_key(optimizer, reg, clip, options):
-        if optimizer not in optim.OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {optimizer!r}: choose one of {', '.join(optim.OPTIMIZERS)}")
-        return (optimizer, tuple(sorted(options.items())), float(reg), None if clip is None else float(clip))
+        optim.get(optimizer).check_options(options)
+        options = tuple(sorted((name, float(value)) for name, value in options.items()))
+        return (optimizer, options, float(reg), None if clip is None else float(clip))
 
     def batch(self, X, Y, indices, columns=None):
         """Padded time-major arrays (X, Y, mask) of the items ``indices`` of validated lists X, Y.
@@ -268,7 +274,7 @@ class RecurrentModel:
         mask[:, len(indices) :] = 0
         return Xb, Yb, mask
 
-    def _columns(self, batch_size):
+    def batch_columns(self, batch_size):
         """The width of every batch: fixed on the JAX backend (static shapes), natural on C."""
         return batch_size if compile.get_backend() == "jax" else None
 
@@ -286,59 +292,63 @@ class RecurrentModel:
         clip=None,
         seed=0,
         verbose=False,
+        *,
+        options=None,
+        schedule="none",
+        schedule_options=None,
+        validation=None,
+        patience=None,
+        restore_best=False,
+        progress=False,
     ):
-        """Train on lists of sequences; returns the mean loss of every epoch.
+        """Train on lists of sequences; returns an :class:`aerann.engine.History`: the mean training
+        loss per target of every epoch (a list), with the validation losses and learning rates.
 
         SGD, with momentum when ``mu`` > 0 (the book's), or ``optimizer``
-        ("sgd", "momentum", "adagrad", "rmsprop"); ``reg`` is the L2 weight,
-        ``clip`` a maximum global gradient norm.  The loss of an epoch is the
-        summed training cross-entropy divided by the number of targets.
+        (any of :data:`aerann.optim.OPTIMIZERS`) with its ``options``;
+        ``reg`` is the L2 weight, ``clip`` a maximum global gradient norm.
+        ``validation`` is a pair (X, Y) scored after every epoch;
+        ``patience`` stops training after that many epochs without a lower
+        validation loss, and ``restore_best`` ends with the parameters of the
+        best epoch.  ``schedule`` (one of :data:`aerann.schedules.SCHEDULES`,
+        with ``schedule_options``) sets each epoch's learning rate.  A step
+        with a non-finite loss is undone and the learning rate halved
+        (:mod:`aerann.engine`).  ``progress`` shows a progress bar.
         """
-        X, Y = self._check(X, Y)
+        X, Y = self.check_data(X, Y)
         epochs = positive_int(epochs, "epochs")
         batch_size = positive_int(batch_size, "batch_size")
-        learning_rate, key = _training_options(learning_rate, mu, reg, optimizer, clip)
-        train = self._function(key)
-        rng = np.random.default_rng(seed)
-        lengths = [len(x) for x in X]
-        history = []
-        for epoch in range(epochs):
-            total, count = 0.0, 0
-            for indices in batching.minibatches(len(X), lengths, batch_size, rng, DEFAULT_BUCKETS):
-                Xb, Yb, mask = self.batch(X, Y, indices, self._columns(batch_size))
-                loss = float(train(Xb, Yb, mask, learning_rate))
-                if not np.isfinite(loss):
-                    raise FloatingPointError(
-                        f"the training loss became {loss} in epoch {epoch + 1}: lower the learning rate"
-                    )
-                total += loss
-                count += self._targets(mask)
-            history.append(total / count)
-            if verbose:
-                print(f"epoch {epoch + 1}/{epochs}: loss {history[-1]:.6f}", flush=True)
-        return history
+        settings = _settings(learning_rate, mu, optimizer, options, reg, clip, schedule, schedule_options, patience)
+        validate = None
+        if validation is not None:
+            held_out = self.check_data(*_pair(validation))
+            validate = lambda: self.loss(*held_out)  # noqa: E731
+        trainer = engine.Trainer(self, engine.SequenceBatches(self, X, Y, batch_size), settings, epochs,
+                                 validation=validate, seed=seed, verbose=verbose, progress=progress,
+                                 restore_best=restore_best)
+        return trainer.run()
 
-    def _targets(self, mask) -> int:
+    def count_targets(self, mask) -> int:
         return int(mask.sum())
 
     def loss(self, X, Y):
         """Mean cross-entropy per target on (X, Y)."""
-        X, Y = self._check(X, Y)
+        X, Y = self.check_data(X, Y)
         fn = self._function("loss")
         total, count = 0.0, 0
         for indices in batching.minibatches(len(X), [len(x) for x in X], EVALUATION_BATCH, None, DEFAULT_BUCKETS):
-            Xb, Yb, mask = self.batch(X, Y, indices, self._columns(EVALUATION_BATCH))
+            Xb, Yb, mask = self.batch(X, Y, indices, self.batch_columns(EVALUATION_BATCH))
             total += float(fn(Xb, Yb, mask))
-            count += self._targets(mask)
+            count += self.count_targets(mask)
         return total / count
 
     def predict_proba(self, X):
         """Class probabilities of every real step: a list of (T_i, n_classes) arrays."""
-        X, _ = self._check(X, None)
+        X, _ = self.check_data(X, None)
         fn = self._function("predict")
         result = [None] * len(X)
         for indices in batching.minibatches(len(X), [len(x) for x in X], EVALUATION_BATCH, None, DEFAULT_BUCKETS):
-            Xb, _, mask = self.batch(X, None, indices, self._columns(EVALUATION_BATCH))
+            Xb, _, mask = self.batch(X, None, indices, self.batch_columns(EVALUATION_BATCH))
             probabilities = fn(Xb, mask)
             for b, i in enumerate(indices):
                 result[i] = probabilities[: len(X[i]), b]
@@ -384,13 +394,13 @@ class RecurrentModel:
         ``final`` shaped like ``initial``: each sequence's states after its
         last step, from which a later call can carry on.
         """
-        X, _ = self._check(X, None)
+        X, _ = self.check_data(X, None)
         initial = self.initial_states(len(X)) if initial is None else self.check_states(initial, len(X))
         fn = self._function("run")
         probabilities = [None] * len(X)
         final = [[np.zeros_like(state) for state in layer] for layer in initial]
         for indices in batching.minibatches(len(X), [len(x) for x in X], EVALUATION_BATCH, None, DEFAULT_BUCKETS):
-            Xb, _, mask = self.batch(X, None, indices, self._columns(EVALUATION_BATCH))
+            Xb, _, mask = self.batch(X, None, indices, self.batch_columns(EVALUATION_BATCH))
             columns = indices + indices[:1] * (Xb.shape[1] - len(indices))
             batch_probabilities, *batch_final = fn(Xb, mask, *[state[columns] for state in _flat(initial)])
             for b, i in enumerate(indices):
@@ -477,15 +487,18 @@ class RecurrentModel:
 
     @classmethod
     def load(cls, path):
-        """Rebuild a model saved by :meth:`save`; validates names, shapes and dtypes (from the arrays'
-        headers, before their data is read)."""
-        built = []
+        """Rebuild a model from a model file (:meth:`save`) or a training run's checkpoint (its
+        parameters); validates names, shapes and dtypes from the arrays' headers, before their data is
+        read."""
+        built, prefix = [], []
 
         def check(metadata, headers):
-            if metadata.get("kind") == "aerann-checkpoint":
-                raise ValueError(
-                    f"{path} is a training checkpoint: use aerann.run.model_from_checkpoint({str(path)!r})"
-                )
+            if metadata.get("kind") == "aerann-checkpoint":  # the parameters are the "param/" arrays
+                from aerann.run import check_checkpoint_metadata
+
+                check_checkpoint_metadata(path, metadata)
+                prefix.append("param/")
+                headers = {k[len("param/"):]: v for k, v in headers.items() if k.startswith("param/")}
             model = cls._from_metadata(path, metadata)
             if set(headers) != set(model.params):
                 raise ValueError(f"{path}: parameters {sorted(set(headers) ^ set(model.params))} do not match the model")
@@ -499,7 +512,7 @@ class RecurrentModel:
         arrays, _ = io.load_arrays(path, check)
         model = built[0]
         for param_name, shared in model.params.items():
-            array = arrays[param_name]
+            array = arrays["".join(prefix) + param_name]
             if not np.all(np.isfinite(array)):
                 raise ValueError(f"{path}: {param_name} holds NaN or infinite values")
             shared.set_value(array.astype(shared.dtype))
@@ -529,7 +542,7 @@ class LanguageModel(RecurrentModel):
     def _layer_input(self, X):
         return self.params["embedding"][X]
 
-    def _check(self, X, Y):
+    def check_data(self, X, Y):
         if Y is None:
             return [as_index_sequence(x, self.vocab_size, f"X[{i}]") for i, x in enumerate(_nonempty(X, "X"))], None
         return check_dataset(X, Y, self.vocab_size)
@@ -559,7 +572,8 @@ class LanguageModel(RecurrentModel):
         return probabilities, _nested(new, self.units)
 
     def fit_stream(self, tokens, bptt=35, batch_size=20, epochs=1, learning_rate=0.01, mu=0.0, reg=0.0,
-                   optimizer=None, clip=None, validation=None, verbose=False):
+                   optimizer=None, clip=None, validation=None, verbose=False, *, options=None, schedule="none",
+                   schedule_options=None, patience=None, restore_best=False, progress=False):
         """Train on one long token stream with the states carried from chunk to chunk; returns, per
         epoch, ``{"loss": ..., "validation_perplexity": ...}`` (the latter when ``validation`` is given).
 
@@ -575,45 +589,40 @@ class LanguageModel(RecurrentModel):
         every chunk's initial states are inputs of its step).  ``validation``
         is a held-out stream, scored the same way after every epoch (its
         perplexity is exp of its mean per-token cross-entropy).  The
-        optimizer options are :meth:`fit`'s.
+        other options are :meth:`fit`'s.
         """
         bptt = positive_int(bptt, "bptt")
         batch_size = positive_int(batch_size, "batch_size")
         epochs = positive_int(epochs, "epochs")
-        learning_rate, key = _training_options(learning_rate, mu, reg, optimizer, clip)
-        columns = self._stream(tokens, batch_size, bptt, "tokens")
-        held_out = None if validation is None else self._stream(validation, batch_size, bptt, "validation")
-        train = self._function(("stream", *key))
-        mask = np.ones((bptt, batch_size), dtype=aesara.config.floatX)
-        history = []
-        for epoch in range(epochs):
-            states, total, count = _flat(self.initial_states(batch_size)), 0.0, 0
-            for Xc, Yc in batching.stream_chunks(columns, bptt):
-                loss, *states = train(Xc, Yc, mask[: len(Xc)], learning_rate, *states)
-                loss = float(loss)
-                if not np.isfinite(loss):
-                    raise FloatingPointError(
-                        f"the training loss became {loss} in epoch {epoch + 1}: lower the learning rate"
-                    )
-                total, count = total + loss, count + Xc.size
-            record = {"loss": total / count}
-            if held_out is not None:
-                record["validation_perplexity"] = float(np.exp(self._stream_loss(held_out, bptt)))
-            history.append(record)
-            if verbose:
-                extra = "".join(f", {name} {value:.4f}" for name, value in record.items() if name != "loss")
-                print(f"epoch {epoch + 1}/{epochs}: loss {record['loss']:.6f}{extra}", flush=True)
-        return history
+        settings = _settings(learning_rate, mu, optimizer, options, reg, clip, schedule, schedule_options, patience)
+        columns = self.stream_columns(tokens, batch_size, bptt, "tokens")
+        validate = None
+        if validation is not None:
+            held_out = self.stream_columns(validation, batch_size, bptt, "validation")
+            validate = lambda: self.columns_loss(held_out, bptt)  # noqa: E731
+        trainer = engine.Trainer(self, engine.StreamBatches(self, columns, bptt), settings, epochs,
+                                 validation=validate, verbose=verbose, progress=progress, restore_best=restore_best)
+        history = trainer.run()
+        records = [{"loss": loss} for loss in history]
+        for record, loss in zip(records, history.validation):
+            record["validation_perplexity"] = float(np.exp(loss))
+        return records
 
     def stream_loss(self, tokens, bptt=35, batch_size=20):
         """Mean cross-entropy per token of a stream, scored in columns and chunks as :meth:`fit_stream` trains."""
         bptt, batch_size = positive_int(bptt, "bptt"), positive_int(batch_size, "batch_size")
-        return self._stream_loss(self._stream(tokens, batch_size, bptt, "tokens"), bptt)
+        return self.columns_loss(self.stream_columns(tokens, batch_size, bptt, "tokens"), bptt)
 
-    def _stream(self, tokens, batch_size, bptt, name):
-        return batching.stream_columns(as_index_sequence(tokens, self.vocab_size, name), batch_size, bptt)
+    def stream_columns(self, tokens, batch_size, bptt, name="tokens"):
+        """The checked token stream as :func:`aerann.batching.stream_columns` cuts it (errors name the stream)."""
+        tokens = as_index_sequence(tokens, self.vocab_size, name)
+        try:
+            return batching.stream_columns(tokens, batch_size, bptt)
+        except ValueError as error:
+            raise ValueError(f"{name}: {error}") from None
 
-    def _stream_loss(self, columns, bptt):
+    def columns_loss(self, columns, bptt):
+        """Mean cross-entropy per token of stream columns, chunk after chunk with the states carried."""
         fn = self._function("stream loss")
         mask = np.ones((bptt, columns.shape[1]), dtype=aesara.config.floatX)
         states, total, count = _flat(self.initial_states(columns.shape[1])), 0.0, 0
@@ -651,7 +660,7 @@ class SequenceTagger(RecurrentModel):
     def _symbolic_inputs(self):
         return at.tensor3("X", dtype=aesara.config.floatX), at.imatrix("Y")
 
-    def _check(self, X, Y):
+    def check_data(self, X, Y):
         arrays = [_features(x, self.n_in, f"X[{i}]") for i, x in enumerate(_nonempty(X, "X"))]
         if Y is None:
             return arrays, None
@@ -677,7 +686,7 @@ class SequenceTagger(RecurrentModel):
 
     def score(self, X, Y):
         """Fraction of steps labelled correctly."""
-        X, Y = self._check(X, Y)
+        X, Y = self.check_data(X, Y)
         predicted = self.predict(X)
         return float(np.mean(np.concatenate([p == y for p, y in zip(predicted, Y)])))
 
@@ -731,10 +740,10 @@ class SequenceClassifier(RecurrentModel):
         present = mask.max(axis=0)
         return at.sum(cross_entropy(self.output_layer(top[-1]), Y) * present)
 
-    def _targets(self, mask) -> int:
+    def count_targets(self, mask) -> int:
         return int(mask.max(axis=0).sum())
 
-    def _check(self, X, Y):
+    def check_data(self, X, Y):
         X = _nonempty(X, "X")
         if self.vocab_size is not None:
             arrays = [as_index_sequence(x, self.vocab_size, f"X[{i}]") for i, x in enumerate(X)]
@@ -755,11 +764,11 @@ class SequenceClassifier(RecurrentModel):
 
     def predict_proba(self, X):
         """Class probabilities per sequence: (N, n_classes)."""
-        X, _ = self._check(X, None)
+        X, _ = self.check_data(X, None)
         fn = self._function("predict")
         result = np.zeros((len(X), self.n_classes))
         for indices in batching.minibatches(len(X), [len(x) for x in X], EVALUATION_BATCH, None, DEFAULT_BUCKETS):
-            Xb, _, mask = self.batch(X, None, indices, self._columns(EVALUATION_BATCH))
+            Xb, _, mask = self.batch(X, None, indices, self.batch_columns(EVALUATION_BATCH))
             result[indices] = np.asarray(fn(Xb, mask))[: len(indices)]
         return result
 
@@ -769,7 +778,7 @@ class SequenceClassifier(RecurrentModel):
 
     def score(self, X, Y):
         """Accuracy."""
-        X, Y = self._check(X, Y)
+        X, Y = self.check_data(X, Y)
         return float(np.mean(self.predict(X) == Y))
 
     def config(self):
@@ -779,21 +788,21 @@ class SequenceClassifier(RecurrentModel):
         return {**extra, **super().config()}
 
 
-def _training_options(learning_rate, mu, reg, optimizer, clip):
-    """The checked learning rate, and the train-step key (optimizer, options, reg, clip) of fit's arguments."""
-    learning_rate = finite_float(learning_rate, "learning_rate")
-    mu, reg = finite_float(mu, "mu"), finite_float(reg, "reg")
-    if learning_rate <= 0:
-        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
-    if not 0 <= mu < 1:
-        raise ValueError(f"mu (momentum) must be in [0, 1), got {mu}")
-    if reg < 0:
-        raise ValueError(f"reg (L2 weight) must not be negative, got {reg}")
-    if clip is not None and not finite_float(clip, "clip") > 0:
-        raise ValueError(f"clip (maximum gradient norm) must be positive, got {clip}")
+def _settings(learning_rate, mu, optimizer, options, reg, clip, schedule, schedule_options, patience):
+    """The checked settings of fit's arguments: ``mu`` > 0 picks momentum (the book's) and is its option."""
+    mu = finite_float(mu, "mu (momentum)")
     optimizer = optimizer or ("momentum" if mu else "sgd")
-    options = {"mu": mu} if optimizer == "momentum" else {}
-    return learning_rate, RecurrentModel._train_key(optimizer, reg, clip, options)
+    options = dict(options or {})
+    if mu:
+        options["mu"] = mu
+    return training_settings.check(learning_rate, optimizer, options, reg, clip, schedule, schedule_options,
+                                   patience)
+
+
+def _pair(validation):
+    if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+        raise TypeError("validation must be a pair (X, Y)")
+    return validation
 
 
 def _flat(states):

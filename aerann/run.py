@@ -10,23 +10,28 @@ training step, and keeps everything in one run folder::
                                 tokens/s, validation loss per epoch, rollbacks, checkpoints
       checkpoints/checkpoint-00000120.npz   the last ``keep`` checkpoints
       model.npz                 the trained model (RecurrentModel.load reads it)
+      best.npz                  the model of the epoch with the lowest validation loss
       loss.png                  training and validation loss (needs matplotlib)
       .lock                     held (flock) while a process trains here
 
 Checkpoints are written atomically (a temporary file, then a rename), the
 first one before the first step, so a process killed at any moment, SIGKILL
 included, leaves a whole checkpoint to resume from and no half files.  A
-checkpoint holds the parameters, the optimizer's state (velocities, caches),
+checkpoint holds the parameters, everything the loop remembers (the optimizer's
+state, the schedule's memory, the best parameters, a stream's carried states),
 the learning rate, the random generator's state and the position in the
 epoch's minibatch order, so ``train(..., resume=True)`` continues exactly: the
 resumed run ends with the same parameters, bit for bit, as one that was never
 stopped.  Ctrl-C finishes the current step, saves a checkpoint and raises
 :class:`Interrupted`.
 
-A step whose loss is NaN or infinite is undone (the compiled step applies its
-updates, so the last good parameters and optimizer state are kept in memory
-and restored), the learning rate is halved and the step is tried again;
-``max_failures`` failures in a row stop the run with :class:`TrainingError`.
+The loop is :class:`aerann.engine.Trainer`'s, the same as ``fit``'s: a
+step whose loss is NaN or infinite is undone and retried at half the
+learning rate (``max_failures`` failures in a row stop the run with
+:class:`TrainingError`, after saving the last good state), the schedule
+sets each epoch's learning rate, ``patience`` stops early; here the model of
+the epoch with the lowest validation loss is also written to ``best.npz``.
+:func:`train_stream` is the same for a language model on one token stream.
 """
 
 import hashlib
@@ -41,32 +46,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
-from aerann import batching, io, optim
+from aerann import engine, io, training_settings
+from aerann.engine import Interrupted, TrainingError  # noqa: F401 (part of this module's API)
 from aerann.validation import finite_float, positive_int
 
 RUN_FILE = "run.json"
 METRICS_FILE = "metrics.jsonl"
 MODEL_FILE = "model.npz"
+BEST_FILE = "best.npz"
 PLOT_FILE = "loss.png"
 CHECKPOINT_DIR = "checkpoints"
 LOCK_FILE = ".lock"
 CHECKPOINT_KIND = "aerann-checkpoint"
 CHECKPOINT_VERSION = 1
-
-
-class TrainingError(Exception):
-    """A run that cannot go on; the message says why and what to do."""
-
-
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C stopped a run after saving a checkpoint (``checkpoint``, a Path)."""
-
-    def __init__(self, checkpoint, step):
-        super().__init__(f"interrupted at step {step}; saved the checkpoint {checkpoint}")
-        self.checkpoint = checkpoint
-        self.step = step
 
 
 @dataclass
@@ -84,6 +77,8 @@ class RunResult:
     train_losses: list = field(default_factory=list)  # per-target loss of every epoch finished by this call
     validation_losses: list = field(default_factory=list)
     compile_seconds: float = 0.0
+    best_epoch: int | None = None  # the epoch of the lowest validation loss (1-based), if validated
+    stopped_early: bool = False
 
 
 # -- files ---------------------------------------------------------------------------
@@ -108,21 +103,38 @@ def checkpoints(out) -> list:
 
 @dataclass
 class Checkpoint:
-    """A checkpoint read back: parameters, optimizer state and the training position."""
+    """A checkpoint read back: parameters, the trainer's arrays (optimizer state, carried stream states,
+    best parameters, by their prefixed names) and the training position."""
 
     path: Path
     params: dict
-    optimizer: dict
+    arrays: dict
     metadata: dict
 
     @property
     def training(self) -> dict:
         return self.metadata["training"]
 
+    @property
+    def optimizer(self) -> dict:
+        """The optimizer's state: name -> array."""
+        return {k[len("optimizer/"):]: v for k, v in self.arrays.items() if k.startswith("optimizer/")}
+
 
 def load_checkpoint(path) -> Checkpoint:
     """Read a checkpoint; ValueError (naming the file) for anything that is not a whole checkpoint."""
     arrays, metadata = io.load_arrays(path)
+    check_checkpoint_metadata(path, metadata)
+    params = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
+    state = {k: v for k, v in arrays.items() if not k.startswith("param/")}
+    for name, array in {**params, **state}.items():
+        if array.dtype.kind != "f" or not np.all(np.isfinite(array)):
+            raise ValueError(f"{path}: {name} is not an array of finite floats")
+    return Checkpoint(Path(path), params, state, metadata)
+
+
+def check_checkpoint_metadata(path, metadata) -> None:
+    """A ValueError naming ``path`` unless its metadata is a whole checkpoint's (kind, version, position)."""
     if metadata.get("kind") != CHECKPOINT_KIND:
         raise ValueError(f"{path} is a model file, not a training checkpoint")
     if metadata.get("checkpoint_version") != CHECKPOINT_VERSION:
@@ -137,12 +149,6 @@ def load_checkpoint(path) -> Checkpoint:
         type(rate) in (int, float) and math.isfinite(rate) and rate > 0
     ) or not isinstance(training["rng_state"], dict) or not isinstance(training["settings"], dict):
         raise ValueError(f"{path} is a malformed checkpoint (bad training position)")
-    params = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
-    state = {k[len("optimizer/"):]: v for k, v in arrays.items() if k.startswith("optimizer/")}
-    for name, array in {**params, **state}.items():
-        if array.dtype.kind != "f" or not np.all(np.isfinite(array)):
-            raise ValueError(f"{path}: {name} is not an array of finite floats")
-    return Checkpoint(Path(path), params, state, metadata)
 
 
 def latest_checkpoint(out, warn=None):
@@ -157,20 +163,11 @@ def latest_checkpoint(out, warn=None):
 
 
 def model_from_checkpoint(path):
-    """Rebuild the model a checkpoint was taken from, with the checkpoint's parameters."""
-    from aerann.models import LanguageModel, SequenceClassifier, SequenceTagger
+    """Rebuild the model a checkpoint was taken from, with the checkpoint's parameters
+    (:meth:`RecurrentModel.load` reads checkpoints as well as model files)."""
+    from aerann.models import RecurrentModel
 
-    checkpoint = path if isinstance(path, Checkpoint) else load_checkpoint(path)
-    classes = {c.__name__: c for c in (LanguageModel, SequenceTagger, SequenceClassifier)}
-    name, config = checkpoint.metadata.get("class"), checkpoint.metadata.get("config")
-    if name not in classes or not isinstance(config, dict):
-        raise ValueError(f"{checkpoint.path} does not say which model it holds")
-    try:
-        model = classes[name](**config)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{checkpoint.path} has an invalid model configuration: {error}") from None
-    _set_params(model, checkpoint.params, checkpoint.path)
-    return model
+    return RecurrentModel.load(path.path if isinstance(path, Checkpoint) else path)
 
 
 def _set_params(model, arrays, where) -> None:
@@ -182,23 +179,6 @@ def _set_params(model, arrays, where) -> None:
             raise ValueError(f"{where}: {name} has shape {arrays[name].shape}, the model needs {expected}")
     for name, shared in model.params.items():
         shared.set_value(np.asarray(arrays[name], dtype=shared.dtype))
-
-
-# -- the optimizer's state ---------------------------------------------------------------
-class OptimizerState:
-    """Read and write the shared variables an optimizer keeps (velocities, caches) for train step ``key``."""
-
-    def __init__(self, model, key):
-        self.model, self.key = model, key
-
-    def get(self) -> dict:
-        return self.model.optimizer_state(self.key)
-
-    def set(self, values: dict, where="the checkpoint") -> None:
-        try:
-            self.model.set_optimizer_state(self.key, values)
-        except ValueError as error:
-            raise ValueError(f"{where}: {error}") from None
 
 
 # -- metrics -----------------------------------------------------------------------------
@@ -308,68 +288,21 @@ def _check_settings(checkpoint, current) -> None:
         )
 
 
-def _train_function(model, key):
-    """The model's compiled training step for ``key`` = (optimizer, options, reg, clip)."""
-    optimizer, options, reg, clip = key
-    return model.train_step(optimizer, reg, clip, **dict(options))
+class _RunTrainer(engine.Trainer):
+    """The trainer of a run folder: metrics log, checkpoints, the best model's file, Ctrl-C."""
 
+    def __init__(self, model, batches, settings, epochs, out, run_settings, checkpoint_every, checkpoint_minutes,
+                 keep, model_metadata, **options):
+        super().__init__(model, batches, settings, epochs, **options)
+        self.out, self.run_settings, self.keep = Path(out), run_settings, keep
+        self.checkpoint_every, self.checkpoint_minutes = checkpoint_every, checkpoint_minutes
+        self.model_metadata = model_metadata
+        self.last_checkpoint, self.last_checkpoint_time = None, time.monotonic()
 
-def _finite(snapshot) -> bool:
-    params, state = snapshot
-    return all(np.all(np.isfinite(a)) for a in (*params.values(), *state.values()))
-
-
-def _rng_state(rng) -> dict:
-    return json.loads(json.dumps(rng.bit_generator.state))
-
-
-class _Run:
-    def __init__(self, model, X, Y, out, validation, settings, epochs, learning_rate, checkpoint_every,
-                 checkpoint_minutes, keep, log_every, progress, verbose, max_failures, callback):
-        self.model, self.X, self.Y, self.out = model, X, Y, Path(out)
-        self.validation, self.settings, self.epochs = validation, settings, epochs
-        self.lr = learning_rate
-        self.checkpoint_every, self.checkpoint_minutes, self.keep = checkpoint_every, checkpoint_minutes, keep
-        self.log_every, self.verbose, self.max_failures, self.callback = log_every, verbose, max_failures, callback
-        self.progress = sys.stderr.isatty() if progress is None else bool(progress)
-        self.step = self.epoch = self.position = 0
-        self.epoch_loss = 0.0
-        self.epoch_targets = 0
-        self.rng = np.random.default_rng(settings["seed"])
-        self.epoch_rng_state = None
-        self.interrupt_requested = False
-        self.last_checkpoint = None
-        self.bar = None
-
-    # messages go above the progress bar
-    def say(self, message: str) -> None:
-        if self.verbose:
-            if self.bar is not None and not self.bar.disable:
-                tqdm.write(message, file=sys.stdout)
-            else:
-                print(message, flush=True)
-
-    def snapshot(self):
-        return {n: p.get_value() for n, p in self.model.params.items()}, self.state.get()
-
-    def restore(self, snapshot) -> None:
-        params, state = snapshot
-        for name, shared in self.model.params.items():
-            shared.set_value(params[name])
-        self.state.set(state)
-
-    def training_record(self) -> dict:
-        return {
-            "step": self.step,
-            "epoch": self.epoch,
-            "position": self.position,
-            "learning_rate": self.lr,
-            "rng_state": self.epoch_rng_state if self.epoch_rng_state is not None else _rng_state(self.rng),
-            "epoch_loss": self.epoch_loss,
-            "epoch_targets": self.epoch_targets,
-            "epochs": self.epochs,
-            "settings": self.settings,
-        }
+    def checkpoint_due(self) -> bool:
+        due = self.checkpoint_every and self.step % self.checkpoint_every == 0
+        late = self.checkpoint_minutes and time.monotonic() - self.last_checkpoint_time >= 60 * self.checkpoint_minutes
+        return bool(due or late)
 
     def save_checkpoint(self) -> Path:
         import aesara
@@ -378,14 +311,14 @@ class _Run:
 
         path = checkpoint_path(self.out, self.step)
         arrays = {f"param/{n}": p.get_value() for n, p in self.model.params.items()}
-        arrays.update({f"optimizer/{n}": v for n, v in self.state.get().items()})
+        arrays.update(self.arrays())
         metadata = {
             "kind": CHECKPOINT_KIND,
             "checkpoint_version": CHECKPOINT_VERSION,
             "class": type(self.model).__name__,
             "config": self.model.config(),
             "floatX": aesara.config.floatX,
-            "training": self.training_record(),
+            "training": {**self.record(), "settings": self.run_settings},
             "aerann_version": aerann.__version__,
         }
         io.save_arrays(path, arrays, metadata)
@@ -395,24 +328,22 @@ class _Run:
         self.log.write("checkpoint", step=self.step, path=str(path.relative_to(self.out)))
         return path
 
-    def load(self, checkpoint: Checkpoint) -> None:
-        training = checkpoint.training
-        _check_settings(checkpoint, self.settings)
+    def on_best(self) -> None:
+        self.model.save(self.out / BEST_FILE, metadata=self.model_metadata)
+        self.log.write("best", step=self.step, epoch=self.best_epoch, loss=self.best_loss)
+
+    def resume(self, checkpoint: Checkpoint) -> None:
+        _check_settings(checkpoint, self.run_settings)
         if checkpoint.metadata.get("class") != type(self.model).__name__ or json.loads(
             json.dumps(checkpoint.metadata.get("config"))
         ) != json.loads(json.dumps(self.model.config())):
             raise TrainingError(f"{checkpoint.path} holds a different model from the one given")
         _set_params(self.model, checkpoint.params, checkpoint.path)
-        self.state.set(checkpoint.optimizer, checkpoint.path)
-        self.step, self.epoch, self.position = training["step"], training["epoch"], training["position"]
-        self.lr = float(training["learning_rate"])
-        self.epoch_loss = float(training.get("epoch_loss", 0.0))
-        self.epoch_targets = int(training.get("epoch_targets", 0))
         try:
-            self.rng.bit_generator.state = training["rng_state"]
-        except (TypeError, ValueError, KeyError) as error:
-            raise ValueError(f"{checkpoint.path} has a bad random generator state: {error}") from None
-        self.epoch_rng_state = training["rng_state"] if self.position else None
+            self.load(checkpoint.training, checkpoint.arrays, checkpoint.path)
+        except ValueError as error:
+            message = str(error)
+            raise ValueError(message if str(checkpoint.path) in message else f"{checkpoint.path}: {message}") from None
         self.last_checkpoint = checkpoint.path
 
     def on_sigint(self, signum, frame):
@@ -421,126 +352,16 @@ class _Run:
         self.interrupt_requested = True
         self.say("interrupted: saving a checkpoint after this step (Ctrl-C again to stop at once)")
 
-    def prepare(self, key, resume_from=None):
-        self.train_fn = _train_function(self.model, key)
-        self.state = OptimizerState(self.model, key)
-        if resume_from is not None:
-            self.load(resume_from)
-        else:  # a new run starts a new optimizer, whatever an earlier fit or run left in its state
-            self.state.set({name: np.zeros_like(value) for name, value in self.state.get().items()})
-
     def run(self):
-        self.last_checkpoint_time = time.monotonic()
-        X, Y = self.X, self.Y
-        lengths = [len(x) for x in X]
-        from aerann.models import DEFAULT_BUCKETS
-
-        failures = 0
-        good = self.snapshot()
-        window_loss = window_targets = window_tokens = 0
-        window_time = 0.0
-        result_train, result_validation = [], []
-        previous_handler = None
         try:
             previous_handler = signal.signal(signal.SIGINT, self.on_sigint)
         except ValueError:  # not the main thread: Ctrl-C cannot reach us anyway
             previous_handler = None
         try:
-            while self.epoch < self.epochs:
-                if self.epoch_rng_state is None:
-                    self.epoch_rng_state = _rng_state(self.rng)
-                else:
-                    self.rng.bit_generator.state = self.epoch_rng_state
-                batches = batching.minibatches(len(X), lengths, self.settings["batch_size"], self.rng, DEFAULT_BUCKETS)
-                self.bar = tqdm(
-                    total=len(batches), initial=self.position, desc=f"epoch {self.epoch + 1}/{self.epochs}",
-                    unit="batch", disable=not self.progress, leave=False, file=sys.stderr,
-                )
-                with self.bar:
-                    while self.position < len(batches):
-                        if self.interrupt_requested:
-                            raise Interrupted(self.save_checkpoint(), self.step)
-                        columns = self.model._columns(self.settings["batch_size"])  # fixed shapes on JAX
-                        Xb, Yb, mask = self.model.batch(X, Y, batches[self.position], columns)
-                        start = time.perf_counter()
-                        loss = float(self.train_fn(Xb, Yb, mask, self.lr))
-                        elapsed = time.perf_counter() - start
-                        after = self.snapshot() if math.isfinite(loss) else None
-                        if after is None or not _finite(after):
-                            # a finite loss can still come with an update that overflowed
-                            self.restore(good)
-                            what = f"the loss was {loss}" if after is None else "the update made a parameter infinite"
-                            failures += 1
-                            self.lr *= 0.5
-                            self.log.write("nonfinite", step=self.step + 1, loss=loss, learning_rate=self.lr,
-                                           failures=failures)
-                            if failures >= self.max_failures:
-                                path = self.save_checkpoint()
-                                raise TrainingError(
-                                    f"{what} at step {self.step + 1}, {failures} times in a row, even "
-                                    f"after halving the learning rate to {self.lr:.3g}; stopped. The last good "
-                                    f"state is in {path}: resume it with a lower learning rate, or start again with gradient clipping"
-                                )
-                            self.say(
-                                f"step {self.step + 1}: {what}; undid the step and halved the "
-                                f"learning rate to {self.lr:.6g}"
-                            )
-                            continue
-                        failures = 0
-                        good = after
-                        targets = self.model._targets(mask)
-                        tokens = int(mask.sum())
-                        self.step += 1
-                        self.position += 1
-                        self.epoch_loss += loss
-                        self.epoch_targets += targets
-                        window_loss += loss
-                        window_targets += targets
-                        window_tokens += tokens
-                        window_time += elapsed
-                        rate = window_tokens / window_time if window_time > 0 else float("inf")
-                        self.bar.set_postfix(loss=f"{loss / max(targets, 1):.4f}", tok_s=f"{rate:.0f}", refresh=False)
-                        self.bar.update()
-                        if self.step % self.log_every == 0:
-                            self.log.write(
-                                "train", step=self.step, epoch=self.epoch + 1, loss=window_loss / max(window_targets, 1),
-                                learning_rate=self.lr, tokens_per_s=round(rate, 1),
-                            )
-                            window_loss = window_targets = window_tokens = 0
-                            window_time = 0.0
-                        if self.callback is not None:
-                            self.callback(self, loss)
-                        due = self.checkpoint_every and self.step % self.checkpoint_every == 0
-                        late = (
-                            self.checkpoint_minutes
-                            and time.monotonic() - self.last_checkpoint_time >= 60 * self.checkpoint_minutes
-                        )
-                        if due or late:
-                            self.save_checkpoint()
-                    self.bar.refresh()  # the epoch's last loss and speed, however short the epoch
-                if self.interrupt_requested:
-                    raise Interrupted(self.save_checkpoint(), self.step)
-                train_loss = self.epoch_loss / max(self.epoch_targets, 1)
-                result_train.append(train_loss)
-                message = f"epoch {self.epoch + 1}/{self.epochs}: training loss {train_loss:.4f}"
-                if self.validation is not None:
-                    validation_loss = self.model.loss(*self.validation)
-                    result_validation.append(validation_loss)
-                    self.log.write("validation", step=self.step, epoch=self.epoch + 1, loss=validation_loss)
-                    message += f", validation loss {validation_loss:.4f}"
-                    if hasattr(self.model, "perplexity"):
-                        message += f" (perplexity {math.exp(min(validation_loss, 700)):.2f})"
-                self.say(message + f", learning rate {self.lr:.3g}")
-                self.log.write("epoch", step=self.step, epoch=self.epoch + 1, loss=train_loss, learning_rate=self.lr)
-                self.epoch += 1
-                self.position = 0
-                self.epoch_loss, self.epoch_targets = 0.0, 0
-                self.epoch_rng_state = None
+            return super().run()
         finally:
-            self.bar = None
             if previous_handler is not None:
                 signal.signal(signal.SIGINT, previous_handler)
-        return result_train, result_validation
 
 
 def train(
@@ -557,6 +378,10 @@ def train(
     options=None,
     reg=0.0,
     clip=None,
+    schedule="none",
+    schedule_options=None,
+    patience=None,
+    restore_best=False,
     seed=0,
     resume=False,
     checkpoint_every=100,
@@ -576,9 +401,14 @@ def train(
     """Train ``model`` on (X, Y) in the run folder ``out``; see the module's docs for what it holds.
 
     ``validation`` is an optional (X, Y) pair scored after every epoch.
-    ``optimizer`` is one of sgd, momentum, adagrad, rmsprop with extra
+    ``optimizer`` is one of :data:`aerann.optim.OPTIMIZERS` with its
     ``options`` (e.g. ``{"mu": 0.9}`` for momentum); ``reg`` is the L2 weight,
-    ``clip`` a maximum global gradient norm.  Checkpoints are taken every
+    ``clip`` a maximum global gradient norm; ``schedule`` (one of
+    :data:`aerann.schedules.SCHEDULES`, with ``schedule_options``) sets each
+    epoch's learning rate; ``patience`` stops the run after that many epochs
+    without a lower validation loss, and ``restore_best`` saves the best
+    epoch's parameters as the final model (the best model is in best.npz
+    either way).  Checkpoints are taken every
     ``checkpoint_every`` steps and every ``checkpoint_minutes`` minutes (0 or
     None turns either off) and at the end; the last ``keep`` are kept.  The
     training loss is logged every ``log_every`` steps.  ``resume=True``
@@ -590,59 +420,117 @@ def train(
     file names to ``write(path)`` callables, written atomically into ``out``
     before training starts (a vocabulary, say); ``run_info`` is stored in
     run.json; ``model_metadata`` (JSON, e.g. the vocabulary) goes into the
-    final model file.  ``callback(run, loss)`` is called after every step.
+    model files.  ``callback(trainer, loss)`` is called after every step.
     """
-    X, Y = model._check(X, Y)
+    X, Y = model.check_data(X, Y)
+    validate = None
     if validation is not None:
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
             raise TypeError("validation must be a pair (X, Y)")
-        validation = model._check(*validation)
-    epochs = positive_int(epochs, "epochs")
+        held_out = model.check_data(*validation)
+        validate = lambda: model.loss(*held_out)  # noqa: E731
     batch_size = positive_int(batch_size, "batch_size")
-    learning_rate = finite_float(learning_rate, "learning_rate")
-    if learning_rate <= 0:
-        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
-    reg = finite_float(reg, "reg")
-    if reg < 0:
-        raise ValueError(f"reg (L2 weight) must not be negative, got {reg}")
-    if clip is not None:
-        clip = finite_float(clip, "clip")
-        if clip <= 0:
-            raise ValueError(f"clip (maximum gradient norm) must be positive, got {clip}")
-    if optimizer not in optim.OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}: choose one of {', '.join(optim.OPTIMIZERS)}")
-    options = dict(options or {})
-    for name, value in options.items():
-        options[name] = finite_float(value, f"optimizer option {name}")
-    if optimizer == "momentum" and not 0 <= options.get("mu", 0.9) < 1:
-        raise ValueError(f"mu (momentum) must be in [0, 1), got {options['mu']}")
+    data = {"batch_size": batch_size, "data": _digest(X, Y), "sequences": len(X)}
+    return _train(model, engine.SequenceBatches(model, X, Y, batch_size), validate, "loss", data, locals())
+
+
+def train_stream(
+    model,
+    tokens,
+    out,
+    *,
+    bptt=35,
+    batch_size=20,
+    validation=None,
+    epochs=1,
+    optimizer="sgd",
+    learning_rate=0.01,
+    options=None,
+    reg=0.0,
+    clip=None,
+    schedule="none",
+    schedule_options=None,
+    patience=None,
+    restore_best=False,
+    resume=False,
+    checkpoint_every=100,
+    checkpoint_minutes=10.0,
+    keep=3,
+    log_every=10,
+    progress=None,
+    plot_loss=True,
+    verbose=True,
+    max_failures=5,
+    resume_learning_rate=None,
+    run_info=None,
+    files=None,
+    model_metadata=None,
+    callback=None,
+) -> RunResult:
+    """:func:`train` for a language model on one token stream, as :meth:`LanguageModel.fit_stream` trains.
+
+    The stream is cut into ``batch_size`` columns and trained in chunks of
+    ``bptt`` steps with the states carried from chunk to chunk; a checkpoint
+    holds the carried states, so a resumed run continues exactly.
+    ``validation`` is a held-out token stream; the other options are
+    :func:`train`'s.
+    """
+    if not hasattr(model, "fit_stream"):
+        raise TypeError(f"stream training needs a LanguageModel, got a {type(model).__name__}")
+    bptt = positive_int(bptt, "bptt")
+    batch_size = positive_int(batch_size, "batch_size")
+    columns = model.stream_columns(tokens, batch_size, bptt, "tokens")
+    validate = None
+    if validation is not None:
+        held_out = model.stream_columns(validation, batch_size, bptt, "validation")
+        validate = lambda: model.columns_loss(held_out, bptt)  # noqa: E731
+    data = {"batch_size": batch_size, "bptt": bptt, "data": _digest([columns], [columns]),
+            "stream_tokens": int(columns.size)}
+    return _train(model, engine.StreamBatches(model, columns, bptt), validate, "stream loss", data,
+                  {**locals(), "seed": 0})
+
+
+def _train(model, batches, validate, validation_function, data, given) -> RunResult:
+    """A run of :func:`train` or :func:`train_stream`: ``given`` holds their arguments, ``data`` the settings
+    that describe the data, ``validation_function`` the name of the model's compiled function ``validate``
+    uses."""
+    settings = training_settings.check(given["learning_rate"], given["optimizer"], given["options"], given["reg"],
+                                       given["clip"], given["schedule"], given["schedule_options"],
+                                       given["patience"])
+    epochs = positive_int(given["epochs"], "epochs")
+    seed = given["seed"]
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an integer, got {seed!r}")
-    keep = positive_int(keep, "keep")
-    log_every = positive_int(log_every, "log_every")
-    checkpoint_every = positive_int(checkpoint_every, "checkpoint_every") if checkpoint_every else 0
+    keep = positive_int(given["keep"], "keep")
+    log_every = positive_int(given["log_every"], "log_every")
+    checkpoint_every = positive_int(given["checkpoint_every"], "checkpoint_every") if given["checkpoint_every"] else 0
+    checkpoint_minutes = given["checkpoint_minutes"]
     checkpoint_minutes = finite_float(checkpoint_minutes, "checkpoint_minutes") if checkpoint_minutes else 0.0
-    max_failures = positive_int(max_failures, "max_failures")
+    max_failures = positive_int(given["max_failures"], "max_failures")
+    resume_learning_rate = given["resume_learning_rate"]
     if resume_learning_rate is not None:
         resume_learning_rate = finite_float(resume_learning_rate, "resume_learning_rate")
         if resume_learning_rate <= 0:
             raise ValueError(f"resume_learning_rate must be positive, got {resume_learning_rate}")
-    out = Path(out)
-    settings = {
-        "optimizer": optimizer,
-        "options": sorted(options.items()),
-        "reg": reg,
-        "clip": clip,
-        "batch_size": batch_size,
+    out = Path(given["out"])
+    run_settings = {
+        "optimizer": settings.optimizer,
+        "options": list(settings.options),
+        "reg": settings.reg,
+        "clip": settings.clip,
         "seed": int(seed),
-        "data": _digest(X, Y),
-        "sequences": len(X),
+        **data,
     }
-    settings = json.loads(json.dumps(settings))
+    # Settings that are at their defaults are left out, so that runs from before they existed still resume.
+    if settings.schedule != "none":
+        run_settings.update(schedule=settings.schedule, schedule_options=list(settings.schedule_options))
+    if settings.patience is not None:
+        run_settings["patience"] = settings.patience
+    run_settings = json.loads(json.dumps(run_settings))
     if out.exists() and not out.is_dir():
         raise ValueError(f"{out} exists and is not a folder")
     checkpoint = None
-    if resume:
+    if given["resume"]:
         if not out.is_dir():
             raise ValueError(f"there is no run to resume in {out}")
         remove_stale_temporaries(out)
@@ -652,27 +540,30 @@ def train(
         if checkpoint is None:  # stopped before its first checkpoint: nothing was lost, start again
             print(f"note: {out} has no checkpoint yet: starting from the beginning", file=sys.stderr)
         else:
-            _check_settings(checkpoint, settings)  # before compiling: a mismatch fails fast
+            _check_settings(checkpoint, run_settings)  # before compiling: a mismatch fails fast
     elif checkpoints(out) or (out / METRICS_FILE).exists():
         raise ValueError(f"{out} already holds a run: resume it, or choose another folder")
 
-    run = _Run(model, X, Y, out, validation, settings, epochs, learning_rate, checkpoint_every,
-               checkpoint_minutes, keep, log_every, progress, verbose, max_failures, callback)
-    key = (optimizer, tuple(sorted(options.items())), reg, clip)
+    verbose = given["verbose"]
+    progress = sys.stderr.isatty() if given["progress"] is None else bool(given["progress"])
     start = time.perf_counter()
-    _train_function(model, key)  # compile before anything is written: a failure leaves no files behind
-    if validation is not None:
-        model._function("loss")
+    # Compiled before anything is written: a failure leaves no files behind.
+    trainer = _RunTrainer(model, batches, settings, epochs, out, run_settings, checkpoint_every, checkpoint_minutes,
+                          keep, given["model_metadata"], validation=validate, seed=seed, verbose=verbose,
+                          progress=progress, max_failures=max_failures, callback=given["callback"],
+                          log_every=log_every, restore_best=given["restore_best"])
+    if validate is not None:
+        model.compiled(validation_function)
     compile_seconds = time.perf_counter() - start
-    run.say(f"compiled the training step{' and the loss' if validation is not None else ''} "
-            f"in {compile_seconds:.1f} s")
+    trainer.say(f"compiled the training step{' and the loss' if validate is not None else ''} "
+                f"in {compile_seconds:.1f} s")
 
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     lock = _lock(out)
     try:
-        return _train_in(run, model, out, key, checkpoint, created, files, epochs, learning_rate, settings,
-                         run_info, compile_seconds, plot_loss, resume_learning_rate, model_metadata)
+        return _train_in(trainer, out, checkpoint, created, given, epochs, settings, run_settings, compile_seconds,
+                         resume_learning_rate)
     finally:
         lock.close()
 
@@ -695,64 +586,70 @@ def _lock(out):
     return stream
 
 
-def _train_in(run, model, out, key, checkpoint, created, files, epochs, learning_rate, settings, run_info,
-              compile_seconds, plot_loss, resume_learning_rate, model_metadata):
+def _train_in(trainer, out, checkpoint, created, given, epochs, settings, run_settings, compile_seconds,
+              resume_learning_rate):
+    model = trainer.model
     (out / CHECKPOINT_DIR).mkdir(exist_ok=True)
     remove_stale_temporaries(out)
     try:
         if checkpoint is None:
-            for name, write in (files or {}).items():
+            for name, write in (given["files"] or {}).items():
                 io.write_atomic(out / name, write)
             io.write_json_atomic(out / RUN_FILE, {
                 "format": "aerann-run",
                 "version": 1,
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "epochs": epochs,
-                "learning_rate": learning_rate,
-                "settings": settings,
-                **({"info": run_info} if run_info is not None else {}),
+                "learning_rate": settings.learning_rate,
+                "settings": run_settings,
+                **({"info": given["run_info"]} if given["run_info"] is not None else {}),
             })
-        run.log = MetricsLog(out / METRICS_FILE)
+        trainer.log = MetricsLog(out / METRICS_FILE)
     except BaseException:
         if created:
             _remove_run(out)
         raise
     try:
-        run.prepare(key, checkpoint)
         if checkpoint is None:
-            run.log.write("start", step=0, epochs=epochs, learning_rate=learning_rate, settings=settings)
-            run.save_checkpoint()  # from here on, a kill at any moment leaves a checkpoint to resume from
+            # A new run starts a new optimizer, whatever an earlier fit or run left in its state.
+            state = model.optimizer_state(trainer.step_key)
+            model.set_optimizer_state(trainer.step_key, {name: np.zeros_like(v) for name, v in state.items()})
+            trainer.log.write("start", step=0, epochs=epochs, learning_rate=settings.learning_rate,
+                              settings=run_settings)
+            trainer.save_checkpoint()  # from here on, a kill at any moment leaves a checkpoint to resume from
         else:
-            run.say(f"resuming from {checkpoint.path} (step {checkpoint.training['step']})")
-            if resume_learning_rate is not None and resume_learning_rate != run.lr:
-                run.say(f"the learning rate is now {resume_learning_rate:g} (it was {run.lr:g}): "
-                        "the run no longer continues exactly")
-                run.lr = resume_learning_rate
-            run.log.write("resume", step=checkpoint.training["step"], checkpoint=str(checkpoint.path.relative_to(out)),
-                          epochs=epochs)
-        run.log.write("compile", step=checkpoint.training["step"] if checkpoint else 0, seconds=round(compile_seconds, 3))
+            trainer.resume(checkpoint)
+            trainer.say(f"resuming from {checkpoint.path} (step {checkpoint.training['step']})")
+            if resume_learning_rate is not None and resume_learning_rate != trainer.lr:
+                trainer.say(f"the learning rate is now {resume_learning_rate:g} (it was {trainer.lr:g}): "
+                            "the run no longer continues exactly")
+                trainer.lr = resume_learning_rate
+            trainer.log.write("resume", step=checkpoint.training["step"],
+                              checkpoint=str(checkpoint.path.relative_to(out)), epochs=epochs)
+        trainer.log.write("compile", step=checkpoint.training["step"] if checkpoint else 0,
+                          seconds=round(compile_seconds, 3))
         began = time.perf_counter()
         try:
-            train_losses, validation_losses = run.run()
+            history = trainer.run()
         except Interrupted:
             raise
         except KeyboardInterrupt:
-            run.log.write("killed", step=run.step)
+            trainer.log.write("killed", step=trainer.step)
             raise
-        final = run.save_checkpoint()
-        model_path = model.save(out / MODEL_FILE, metadata=model_metadata)
-        run.log.write("end", step=run.step, seconds=round(time.perf_counter() - began, 3))
+        final = trainer.save_checkpoint()
+        model_path = model.save(out / MODEL_FILE, metadata=given["model_metadata"])
+        trainer.log.write("end", step=trainer.step, seconds=round(time.perf_counter() - began, 3))
     finally:
-        run.log.close()
+        trainer.log.close()
     plot_path = None
-    if plot_loss:
+    if given["plot_loss"]:
         try:
             plot_path = plot(out)
         except TrainingError as error:  # no matplotlib: the run itself succeeded
-            run.say(f"no loss plot: {error}")
-    run.say(f"saved {model_path}" + (f" and {plot_path}" if plot_path else ""))
-    return RunResult(model, out, run.step, run.epoch, run.lr, final, model_path, plot_path,
-                     train_losses, validation_losses, compile_seconds)
+            trainer.say(f"no loss plot: {error}")
+    trainer.say(f"saved {model_path}" + (f" and {plot_path}" if plot_path else ""))
+    return RunResult(model, out, trainer.step, trainer.epoch, trainer.lr, final, model_path, plot_path,
+                     list(history), history.validation, compile_seconds, history.best_epoch, history.stopped_early)
 
 
 def _remove_run(out) -> None:

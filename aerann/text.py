@@ -320,3 +320,19 @@ def training_data(tokenized_sentences, vocab: Vocabulary):
     if not X_train:
         raise ValueError("the corpus is empty: no sentence of two or more tokens to train on")
     return X_train, y_train
+
+
+def token_stream(tokenized_sentences, vocab: Vocabulary) -> np.ndarray:
+    """The sentences as one stream of token indices (int32), for stream training.
+
+    The stream begins with SENTENCE_START and each sentence follows with its
+    words and its SENTENCE_END (which then marks where one sentence ends and
+    the next begins, as PyTorch's word_language_model's ``<eos>`` does).
+    """
+    if not isinstance(vocab, Vocabulary):
+        raise TypeError(f"vocab must be a Vocabulary, got {type(vocab).__name__}")
+    pieces = [np.array([vocab.start_index], dtype=np.int32)]
+    for sentence in tokenized_sentences:
+        ids = vocab.encode(sentence)
+        pieces.append(ids[1:] if len(ids) and ids[0] == vocab.start_index else ids)
+    return np.concatenate(pieces)

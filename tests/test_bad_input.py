@@ -169,14 +169,39 @@ CASES = [
          r"unknown unit 'nope': registered units are elman, gru, lstm, rated",
          lambda tmp, p: LanguageModel(V, 4, layers=[("nope", 4)]), ValueError, r"unknown unit 'nope'"),
     Case("negative learning rate", write("hello.txt", "Hello there."), TRAIN + ["--lr", "-1"],
-         r"--lr must be positive, got -1\.0",
+         r"the learning rate must be positive, got -1$",
          lambda tmp, p: run.train(tiny_model(), [[1]], [[2]], tmp / "out", learning_rate=-1),
-         ValueError, r"learning_rate must be positive, got -1"),
-    Case("NaN momentum", write("hello.txt", "Hello there."), TRAIN + ["--momentum", "nan"],
-         r"--momentum must be non-negative, got nan",
+         ValueError, r"the learning rate must be positive, got -1$"),
+    Case("NaN momentum", write("hello.txt", "Hello there."), TRAIN + ["--optimizer", "momentum", "--momentum", "nan"],
+         r"mu \(momentum\) must be a finite number, got nan",
          lambda tmp, p: run.train(tiny_model(), [[1]], [[2]], tmp / "out", optimizer="momentum",
                                   options={"mu": float("nan")}),
-         ValueError, r"optimizer option mu must be a finite number"),
+         ValueError, r"mu \(momentum\) must be a finite number, got nan"),
+    Case("--stream with --task classify", write("labelled.csv", "body,label\nGood day.,a\nBad day.,b\n"),
+         TRAIN + ["--stream", "--task", "classify"], r"--stream trains a language model on one token stream"),
+    Case("a stream shorter than one chunk per column", write("hello.txt", "Hello there."),
+         TRAIN + ["--stream", "--validation", "0", "--batch-size", "2", "--bptt", "3"],
+         r"tokens: a stream of 5 tokens is too short for batch_size 2 and bptt 3: it needs at least "
+         r"batch_size \* \(bptt \+ 1\) = 8",
+         lambda tmp, p: tiny_model().fit_stream(np.arange(7) % V, batch_size=2, bptt=3), ValueError,
+         r"tokens: a stream of 7 tokens is too short for batch_size 2 and bptt 3"),
+    Case("bptt below 1", write("hello.txt", "Hello there."), TRAIN + ["--stream", "--bptt", "0"],
+         r"--bptt must be positive, got 0",
+         lambda tmp, p: tiny_model().fit_stream(np.arange(50) % V, bptt=0), ValueError, r"bptt must be positive, got 0"),
+    Case("patience without validation data", write("hello.txt", "Hello there."),
+         TRAIN + ["--patience", "2", "--validation", "0"], r"patience \(early stopping\) needs validation data",
+         lambda tmp, p: run.train(tiny_model(), [[1]], [[2]], tmp / "out", patience=2), ValueError,
+         r"patience \(early stopping\) needs validation data"),
+    Case("unknown optimizer", write("hello.txt", "Hello there."), TRAIN + ["--optimizer", "adamw"],
+         r"invalid choice: 'adamw' \(choose from 'sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam', "
+         r"'adadelta'\)",
+         lambda tmp, p: run.train(tiny_model(), [[1]], [[2]], tmp / "out", optimizer="adamw"), ValueError,
+         r"unknown optimizer 'adamw': choose one of sgd, momentum, nesterov, adagrad, rmsprop, adam, adadelta",
+         code=2),
+    Case("unknown schedule", write("hello.txt", "Hello there."), TRAIN + ["--schedule", "cosine"],
+         r"invalid choice: 'cosine' \(choose from 'none', 'halve-on-rise', 'plateau', 'step'\)",
+         lambda tmp, p: run.train(tiny_model(), [[1]], [[2]], tmp / "out", schedule="cosine"), ValueError,
+         r"unknown schedule 'cosine': choose one of none, halve-on-rise, plateau, step", code=2),
     Case("bad layer list", write("hello.txt", "Hello there."), TRAIN + ["--layers", "gru:big"],
          r"--layers: expected a count or a list like gru:64,lstm:32, got 'gru:big'"),
     Case("vocabulary that does not fit the model", saved_model,
@@ -211,8 +236,11 @@ def test_bad_input_gets_one_clear_message_and_leaves_nothing_behind(case, tmp_pa
         assert code == case.code, err
         assert "Traceback" not in err and "aesara" not in err.lower()
         assert re.search(case.cli, err), err
+        if code == 2:  # a usage error, reported by the argument parser
+            assert err.startswith("usage: aerann"), err
         if code:
-            assert all(line.startswith("note: ") for line in err.splitlines()[:-1]), err
+            if code == 1:
+                assert all(line.startswith("note: ") for line in err.splitlines()[:-1]), err
             assert not out.exists(), sorted(out.rglob("*"))
         else:
             assert not list(out.rglob(".*.tmp")) and (out / "model.npz").is_file()

@@ -78,6 +78,25 @@ def test_train_then_resume_longer_equals_one_long_run_then_evaluate_generate_plo
     assert main(["generate", "--model", str(whole / "model.npz"), "--count", "1", "--seed", "3"]) == 0
 
 
+
+@pytest.mark.slow
+def test_stream_training_resumes_exactly_keeps_the_best_model_and_generates(tmp_path, capsys):
+    stream = [*TINY, "--stream", "--bptt", "5", "--optimizer", "adam", "--schedule", "plateau"]
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    assert main(["train", *stream, "--epochs", "2", "--out", str(whole)]) == 0
+    printed = capsys.readouterr().out
+    assert "adam lr 0.01, a stream in 4 columns of chunks of 5 steps" in printed
+    assert "epoch 2/2: training loss" in printed and "(perplexity" in printed
+    assert (whole / "best.npz").is_file() and (whole / "model.npz").is_file()
+    assert main(["train", *stream, "--epochs", "1", "--out", str(split)]) == 0
+    assert main(["train", "--out", str(split), "--resume", "--epochs", "2"]) == 0
+    a, _ = io.load_arrays(whole / "model.npz")
+    b, _ = io.load_arrays(split / "model.npz")
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    assert main(["generate", "--model", str(whole / "best.npz"), "--count", "2", "--seed", "3"]) == 0
+
+
 def test_train_and_evaluate_a_classifier_from_a_labelled_csv(tmp_path, capsys):
     from aerann.corpora import agreement_sentences
 
@@ -152,7 +171,7 @@ def test_errors_are_one_line_with_exit_code_1(tmp_path, capsys):
     assert error.startswith("aerann generate: error: no model file") and error.count("\n") == 1
 
 
-@pytest.mark.parametrize("argv", [["demo", "--epochs", "many"], ["train", "--optimizer", "adam"], ["nope"], []])
+@pytest.mark.parametrize("argv", [["demo", "--epochs", "many"], ["train", "--optimizer", "adamw"], ["nope"], []])
 def test_usage_errors_exit_with_2(argv, capsys):
     assert main(argv) == 2
     assert "usage: aerann" in capsys.readouterr().err

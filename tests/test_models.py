@@ -106,7 +106,7 @@ def minibatch_cases():
 @pytest.mark.parametrize("case", ["language model", "tagger", "classifier"])
 def test_a_minibatch_gradient_is_the_sum_of_its_sequences_gradients_and_padding_columns_add_nothing(case):
     model, X, Y = minibatch_cases()[case]
-    X, Y = model._check(X, Y)
+    X, Y = model.check_data(X, Y)
     Xs, Ys = model._symbolic_inputs()
     mask = model._mask()
     params = list(model.params.values())
@@ -313,10 +313,16 @@ def test_bad_training_data_is_refused_before_anything_compiles():
         with pytest.raises(error, match=message):
             model.fit(X, Y)
     for kwargs, message in [
-        ({"learning_rate": -1.0}, "learning_rate"),
-        ({"mu": 1.5}, "mu"),
+        ({"learning_rate": -1.0}, "the learning rate must be positive"),
+        ({"mu": 1.5}, r"mu \(momentum\) must be in \[0, 1\)"),
         ({"reg": -0.1}, "reg"),
-        ({"optimizer": "adam"}, "adam"),
+        ({"optimizer": "adamw"}, "unknown optimizer 'adamw'"),
+        ({"optimizer": "adam", "options": {"beta1": 1.0}}, r"beta1 \(adam\) must be in \[0, 1\)"),
+        ({"optimizer": "rmsprop", "mu": 0.9}, "the optimizer rmsprop has no option 'mu'"),
+        ({"schedule": "cosine"}, "unknown schedule 'cosine': choose one of none, halve-on-rise, plateau, step"),
+        ({"patience": 0}, "patience must be positive"),
+        ({"patience": 2}, "patience \\(early stopping\\) needs validation data"),
+        ({"restore_best": True}, "restore_best needs validation data"),
         ({"epochs": 0}, "epochs"),
     ]:
         with pytest.raises(ValueError, match=message):
@@ -353,6 +359,16 @@ def test_save_stores_extra_metadata_and_load_names_a_checkpoint(classifier, tmp_
     path = model.save(tmp_path / "model.npz", metadata={"vocabulary": ["a", "b"]})
     assert io.load_arrays(path)[1]["vocabulary"] == ["a", "b"]
     assert SequenceClassifier.load(path).config() == model.config()
-    checkpoint = io.save_arrays(tmp_path / "checkpoint.npz", {"param/x": np.zeros(1)}, {"kind": "aerann-checkpoint"})
-    with pytest.raises(ValueError, match="is a training checkpoint: use aerann.run.model_from_checkpoint"):
-        SequenceClassifier.load(checkpoint)
+    # A training checkpoint loads too: its "param/" arrays are the parameters.
+    arrays, metadata = io.load_arrays(path)
+    training = {"step": 0, "epoch": 0, "position": 0, "learning_rate": 0.1, "rng_state": {}, "settings": {}}
+    metadata = {**metadata, "checkpoint_version": 1, "training": training}
+    checkpoint = io.save_arrays(tmp_path / "checkpoint.npz",
+                                {**{f"param/{k}": v for k, v in arrays.items()}, "optimizer/x": np.ones(3)},
+                                {**metadata, "kind": "aerann-checkpoint"})
+    loaded = SequenceClassifier.load(checkpoint)
+    for name, value in arrays.items():
+        np.testing.assert_array_equal(loaded.params[name].get_value(), value)
+    broken = io.save_arrays(tmp_path / "broken.npz", {"param/x": np.zeros(1)}, {**metadata, "kind": "aerann-checkpoint"})
+    with pytest.raises(ValueError, match="broken.npz: parameters .* do not match the model"):
+        SequenceClassifier.load(broken)

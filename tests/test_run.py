@@ -315,3 +315,74 @@ def test_metrics_survive_json_round_trip_and_plot_needs_a_log(tmp_path):
     log.write("train", step=1, epoch=1, loss=float("nan"))
     log.close()
     assert json.loads((tmp_path / "metrics.jsonl").read_text())["loss"] == "nan"
+
+
+def test_fit_runs_the_same_loop_as_a_training_run(script, reference):
+    _, module = script
+    model, X, Y, validation = module.setup()
+    history = model.fit(X, Y, epochs=3, batch_size=4, optimizer="rmsprop", learning_rate=0.01, seed=5,
+                        validation=validation)
+    for name, value in reference["params"].items():
+        np.testing.assert_array_equal(model.params[name].get_value(), value, err_msg=name)
+    assert list(history) == reference["result"].train_losses
+    assert history.validation == reference["result"].validation_losses
+    assert history.learning_rates == [0.01] * 3 and history.best_epoch == reference["result"].best_epoch
+
+
+def test_fit_undoes_a_non_finite_step_too_and_stops_after_repeated_failures(script):
+    _, module = script
+    model, X, Y, _ = module.setup()
+    with Poisoned(model, KEY, bad={2}) as poisoned:
+        history = model.fit(X[:12], Y[:12], epochs=1, batch_size=4, optimizer="rmsprop", learning_rate=0.01)
+    calls = poisoned.calls
+    assert len(calls) == 4 and history.learning_rates == [0.005]
+    for name, value in calls[1][0].items():  # the retry starts from the state before the poisoned step
+        np.testing.assert_array_equal(calls[2][0][name], value)
+    assert all(np.all(np.isfinite(p.get_value())) for p in model.params.values())
+    with Poisoned(model, KEY, bad=set(range(1, 100))), pytest.raises(run.TrainingError) as error:
+        model.fit(X[:8], Y[:8], epochs=1, batch_size=4, optimizer="rmsprop", learning_rate=0.01)
+    assert str(error.value) == (
+        "the loss was nan at step 1, 5 times in a row, even after halving the learning rate to 0.000313; stopped. "
+        "Start again with a lower learning rate or with gradient clipping"
+    )
+
+
+def test_early_stopping_after_patience_epochs_restores_the_best_epoch(script):
+    from aerann import engine, training_settings
+
+    _, module = script
+    model, X, Y, _ = module.setup()
+    start = params_of(model)
+    settings = training_settings.check(0.01, "rmsprop")
+    engine.Trainer(model, engine.SequenceBatches(model, X, Y, 4), settings, 2, seed=5).run()
+    after_two = params_of(model)
+    for name, value in start.items():
+        model.params[name].set_value(value)
+    model.set_optimizer_state(KEY, {n: np.zeros_like(v) for n, v in model.optimizer_state(KEY).items()})
+    curve = iter([3.0, 2.0, 2.5, 2.6, 1.0, 0.5])  # no new best after epoch 2: patience 2 stops after epoch 4
+    settings = training_settings.check(0.01, "rmsprop", patience=2)
+    history = engine.Trainer(model, engine.SequenceBatches(model, X, Y, 4), settings, 6, seed=5,
+                             validation=lambda: next(curve), restore_best=True).run()
+    assert len(history) == 4 and history.validation == [3.0, 2.0, 2.5, 2.6]
+    assert history.best_epoch == 2 and history.stopped_early
+    for name, value in after_two.items():
+        np.testing.assert_array_equal(model.params[name].get_value(), value, err_msg=name)
+
+
+def test_a_run_keeps_the_best_validation_model_and_stops_when_patience_runs_out(script, tmp_path):
+    _, module = script
+    model, X, Y, validation = module.setup()
+    patience, epochs = 1, 8
+    result = run.train(model, X, Y, tmp_path / "run", validation=validation, epochs=epochs, batch_size=4,
+                       optimizer="rmsprop", learning_rate=0.3, patience=patience, seed=5, verbose=False)
+    losses = result.validation_losses
+    best = int(np.argmin(losses)) + 1
+    assert result.best_epoch == best
+    if result.stopped_early:
+        assert len(losses) == best + patience < epochs
+    else:
+        assert len(losses) == epochs and all(b < a for a, b in zip(losses, losses[1:]))
+    events = [r["event"] for r in run.read_metrics(tmp_path / "run")]
+    assert ("early_stop" in events) == result.stopped_early and events.count("best") >= 1
+    kept = type(model).load(tmp_path / "run" / run.BEST_FILE)
+    assert kept.loss(*validation) == pytest.approx(min(losses), rel=1e-12)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from aerann import LanguageModel, batching
+from aerann import LanguageModel, batching, run
 
 V = 7
 
@@ -108,9 +108,58 @@ def test_it_learns_the_streams_structure_and_reports_validation_perplexity(lm):
         (np.zeros((4, 5), dtype=int), {"batch_size": 2, "bptt": 1}, ValueError, "tokens must be a one-dimensional"),
         ([1, 2, V, 3], {"batch_size": 1, "bptt": 1}, ValueError, r"tokens holds token index 7, outside"),
         (stream(20), {"batch_size": 2, "bptt": 2, "validation": [1, 2]}, ValueError,
-         "a stream of 2 tokens is too short"),
+         "validation: a stream of 2 tokens is too short"),
     ],
 )
 def test_bad_streams_are_named(lm, tokens, kwargs, error, message):
     with pytest.raises(error, match=message):
         lm.fit_stream(tokens, **kwargs)
+
+
+class Crash(Exception):
+    """A process dying in the middle of a run (its checkpoints stay on disk)."""
+
+
+def test_a_stream_run_resumed_after_a_crash_ends_bit_for_bit_as_one_never_stopped(lm, tmp_path):
+    tokens, held_out = stream(300), stream(120, seed=1)  # 15 chunks of 5 steps in 4 columns per epoch
+    start = parameters(lm)
+    options = dict(bptt=5, batch_size=4, epochs=2, learning_rate=0.05, validation=held_out, checkpoint_every=4,
+                   verbose=False, plot_loss=False)
+    whole = run.train_stream(lm, tokens, tmp_path / "whole", **options)
+    expected = parameters(lm)
+
+    def crash(trainer, loss):
+        if trainer.step == 18:
+            raise Crash
+
+    restore(lm, start)
+    with pytest.raises(Crash):
+        run.train_stream(lm, tokens, tmp_path / "cut", callback=crash, **options)
+    checkpoint = run.latest_checkpoint(tmp_path / "cut")
+    # Step 16 is the first chunk of the second epoch: the states it carries on are in the checkpoint.
+    assert checkpoint.training["step"] == 16 and checkpoint.training["position"] == 1
+    carried = sorted(k for k in checkpoint.arrays if k.startswith("stream/"))
+    assert carried == ["stream/0", "stream/1", "stream/2"]  # the GRU's h, the LSTM's h and c
+    assert checkpoint.arrays["stream/0"].shape == (4, 4) and np.any(checkpoint.arrays["stream/0"])
+    restore(lm, start)  # the resumed run must take everything from the checkpoint
+    resumed = run.train_stream(lm, tokens, tmp_path / "cut", resume=True, **options)
+    for name, value in expected.items():
+        np.testing.assert_array_equal(lm.params[name].get_value(), value, err_msg=name)
+    assert resumed.validation_losses == whole.validation_losses[1:]
+
+    restore(lm, start)  # fit_stream runs the same loop
+    history = lm.fit_stream(tokens, bptt=5, batch_size=4, epochs=2, learning_rate=0.05, validation=held_out)
+    for name, value in expected.items():
+        np.testing.assert_array_equal(lm.params[name].get_value(), value, err_msg=name)
+    assert [epoch["loss"] for epoch in history] == whole.train_losses
+    assert [epoch["validation_perplexity"] for epoch in history] == [np.exp(v) for v in whole.validation_losses]
+
+
+def test_a_stream_run_refuses_to_resume_on_another_stream_or_chunk_length(lm, tmp_path):
+    tokens = stream(120)
+    run.train_stream(lm, tokens, tmp_path / "run", bptt=5, batch_size=4, verbose=False, plot_loss=False)
+    with pytest.raises(run.TrainingError, match="bptt: 5 then, 6 now"):
+        run.train_stream(lm, tokens, tmp_path / "run", bptt=6, batch_size=4, resume=True, epochs=2, verbose=False)
+    with pytest.raises(run.TrainingError, match="data"):
+        run.train_stream(lm, stream(120, seed=3), tmp_path / "run", bptt=5, batch_size=4, resume=True, epochs=2,
+                         verbose=False)
