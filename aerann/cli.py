@@ -98,7 +98,7 @@ def read_labelled_csv(path, label_column="label"):
         raise CommandError(f"{path} is a folder, not a data file")
     if not path.exists():
         raise CommandError(f"no data file at {path}")
-    content = text._read_utf8(path)
+    content = text.read_utf8(path)
     previous = csv.field_size_limit()
     csv.field_size_limit(max(previous, min(len(content) + 1, 2**31 - 1)))
     try:

@@ -255,7 +255,7 @@ class Vocabulary:
             raise ValueError(f"{path} is a malformed vocabulary file: {error}") from None
 
 
-def _read_utf8(path) -> str:
+def read_utf8(path) -> str:
     """The text of a UTF-8 file (a leading BOM dropped); ValueError naming the file otherwise."""
     path = Path(path)
     raw = path.read_bytes()
@@ -271,7 +271,7 @@ def _read_utf8(path) -> str:
 
 def read_text(path, lowercase: bool = True) -> list[list[str]]:
     """Tokenised sentences of a plain UTF-8 text file (see :func:`tokenize`)."""
-    sentences = tokenize(_read_utf8(path), lowercase=lowercase)
+    sentences = tokenize(read_utf8(path), lowercase=lowercase)
     if not sentences:
         raise ValueError(f"{path} contains no sentences")
     return sentences
@@ -284,7 +284,7 @@ def read_comments_csv(path, lowercase: bool = True) -> list[list[str]]:
     wrapped in start/end tokens, as the tutorial does; no sentence spans two
     comments.  Fields of any length are read.
     """
-    text = _read_utf8(path)
+    text = read_utf8(path)
     previous_limit = csv.field_size_limit()
     # No field is longer than the file; C long caps the limit on some platforms.
     csv.field_size_limit(max(previous_limit, min(len(text) + 1, 2**31 - 1)))
