@@ -18,9 +18,13 @@ import numpy as np
 from aesara.tensor.special import log_softmax
 
 import aerann
-from aerann import batching, compile, engine, graph, io, optim, parameters, training_settings, units
-from aerann.crossentropy import cross_entropy
-from aerann.validation import as_index_sequence, check_dataset, finite_float, positive_int
+from aerann import graph, units
+from aerann.backend import compiler, parameters
+from aerann.backend.crossentropy import cross_entropy
+from aerann.data import batching, files
+from aerann.data.validation import as_index_sequence, check_dataset, finite_float, positive_int
+from aerann.training import engine, optim
+from aerann.training import settings as training_settings
 
 DEFAULT_BUCKETS = batching.DEFAULT_BUCKETS
 EVALUATION_BATCH = 64  # sequences per batch in loss and predict
@@ -189,23 +193,23 @@ class RecurrentModel:
         X, Y = self._symbolic_inputs()
         mask = self._mask()
         if key == "loss":
-            fn = compile.function([X, Y, mask], self.symbolic_loss(X, Y, mask))
+            fn = compiler.function([X, Y, mask], self.symbolic_loss(X, Y, mask))
         elif key == "predict":
-            fn = compile.function([X, mask], at.exp(self.symbolic_log_probabilities(X, mask)))
+            fn = compiler.function([X, mask], at.exp(self.symbolic_log_probabilities(X, mask)))
         elif key == "step":
             x_t = self._symbolic_step_input()
             states = self.symbolic_states()
             log_probabilities, new = self.symbolic_step(x_t, states)
-            fn = compile.function([x_t, *_flat(states)], [at.exp(log_probabilities), *_flat(new)])
+            fn = compiler.function([x_t, *_flat(states)], [at.exp(log_probabilities), *_flat(new)])
         elif key == "stream loss":
             initial = self.symbolic_states()
             run = self.symbolic_stack(X, mask, initial)
-            fn = compile.function([X, Y, mask, *_flat(initial)],
+            fn = compiler.function([X, Y, mask, *_flat(initial)],
                                   [self.loss_of(run.output, X, Y, mask), *_flat(run.final)])
         elif key == "run":
             initial = self.symbolic_states()
             run = self.symbolic_stack(X, mask, initial)
-            fn = compile.function([X, mask, *_flat(initial)],
+            fn = compiler.function([X, mask, *_flat(initial)],
                                   [at.exp(self.log_probabilities_of(run.output, X)), *_flat(run.final)])
         else:
             fn = self._training_function(key, X, Y, mask)
@@ -229,9 +233,9 @@ class RecurrentModel:
         updates, state = optim.build(optimizer, params, grads, learning_rate, **dict(options))
         self.optimizer_states[key] = state
         if stream:
-            return compile.function([X, Y, mask, learning_rate, *_flat(initial)], [loss, *_flat(run.final)],
+            return compiler.function([X, Y, mask, learning_rate, *_flat(initial)], [loss, *_flat(run.final)],
                                     updates=updates, allow_input_downcast=True)
-        return compile.function([X, Y, mask, learning_rate], loss, updates=updates, allow_input_downcast=True)
+        return compiler.function([X, Y, mask, learning_rate], loss, updates=updates, allow_input_downcast=True)
 
     def stream_step(self, optimizer="sgd", reg=0.0, clip=None, **options):
         """:meth:`train_step` that also starts from given states and returns the final ones:
@@ -244,7 +248,7 @@ class RecurrentModel:
 
         X, Y and mask are one padded, time-major minibatch (what ``batch``
         returns); the loss is its summed cross-entropy and the update follows
-        ``optimizer`` (see :mod:`aerann.optim`; ``options`` such as ``mu``
+        ``optimizer`` (see :mod:`aerann.training.optim`; ``options`` such as ``mu``
         go to it), with L2 weight ``reg`` and global norm clipping ``clip``.
         Compiled once per combination; the optimizer's state (velocities,
         caches) is then in ``optimizer_states[key]``.
@@ -276,7 +280,7 @@ class RecurrentModel:
 
     def batch_columns(self, batch_size):
         """The width of every batch: fixed on the JAX backend (static shapes), natural on C."""
-        return batch_size if compile.get_backend() == "jax" else None
+        return batch_size if compiler.get_backend() == "jax" else None
 
     # -- training and evaluation -------------------------------------------------
     def fit(
@@ -301,19 +305,19 @@ class RecurrentModel:
         restore_best=False,
         progress=False,
     ):
-        """Train on lists of sequences; returns an :class:`aerann.engine.History`: the mean training
+        """Train on lists of sequences; returns an :class:`aerann.training.engine.History`: the mean training
         loss per target of every epoch (a list), with the validation losses and learning rates.
 
         SGD, with momentum when ``mu`` > 0 (the book's), or ``optimizer``
-        (any of :data:`aerann.optim.OPTIMIZERS`) with its ``options``;
+        (any of :data:`aerann.training.optim.OPTIMIZERS`) with its ``options``;
         ``reg`` is the L2 weight, ``clip`` a maximum global gradient norm.
         ``validation`` is a pair (X, Y) scored after every epoch;
         ``patience`` stops training after that many epochs without a lower
         validation loss, and ``restore_best`` ends with the parameters of the
-        best epoch.  ``schedule`` (one of :data:`aerann.schedules.SCHEDULES`,
+        best epoch.  ``schedule`` (one of :data:`aerann.training.schedules.SCHEDULES`,
         with ``schedule_options``) sets each epoch's learning rate.  A step
         with a non-finite loss is undone and the learning rate halved
-        (:mod:`aerann.engine`).  ``progress`` shows a progress bar.
+        (:mod:`aerann.training.engine`).  ``progress`` shows a progress bar.
         """
         X, Y = self.check_data(X, Y)
         epochs = positive_int(epochs, "epochs")
@@ -454,7 +458,7 @@ class RecurrentModel:
         """Write parameters and configuration to an npz + JSON model file (atomically).
 
         ``metadata`` (a JSON-serialisable dict, e.g. the vocabulary) is stored
-        with the file's own and read back by :func:`aerann.io.load_arrays`.
+        with the file's own and read back by :func:`aerann.data.files.load_arrays`.
         """
         extra = dict(metadata or {})
         metadata = {
@@ -467,7 +471,7 @@ class RecurrentModel:
             ],
             "aerann_version": aerann.__version__,
         }
-        return io.save_arrays(path, {name: p.get_value() for name, p in self.params.items()}, metadata)
+        return files.save_arrays(path, {name: p.get_value() for name, p in self.params.items()}, metadata)
 
     @classmethod
     def _from_metadata(cls, path, metadata):
@@ -494,7 +498,7 @@ class RecurrentModel:
 
         def check(metadata, headers):
             if metadata.get("kind") == "aerann-checkpoint":  # the parameters are the "param/" arrays
-                from aerann.run import check_checkpoint_metadata
+                from aerann.training.run import check_checkpoint_metadata
 
                 check_checkpoint_metadata(path, metadata)
                 prefix.append("param/")
@@ -509,7 +513,7 @@ class RecurrentModel:
                     raise ValueError(f"{path}: {param_name} is {dtype} {shape}, expected float {expected}")
             built.append(model)
 
-        arrays, _ = io.load_arrays(path, check)
+        arrays, _ = files.load_arrays(path, check)
         model = built[0]
         for param_name, shared in model.params.items():
             array = arrays["".join(prefix) + param_name]
@@ -523,7 +527,7 @@ class LanguageModel(RecurrentModel):
     """Word embedding, a stack of recurrent units, softmax over the vocabulary at every step.
 
     ``fit(X, Y)`` takes lists of token-index arrays with Y shifted by one
-    (:func:`aerann.text.training_data`).  ``score`` is the per-token
+    (:func:`aerann.data.text.training_data`).  ``score`` is the per-token
     cross-entropy in nats (``perplexity`` its exponential).
     """
 
@@ -579,7 +583,7 @@ class LanguageModel(RecurrentModel):
 
         The stream (a sequence of token indices, e.g. a whole text) is cut
         into ``batch_size`` columns, each a consecutive piece of it
-        (:func:`aerann.batching.stream_columns`), and trained in chunks of
+        (:func:`aerann.data.batching.stream_columns`), and trained in chunks of
         ``bptt`` steps down the columns, in order.  Each chunk starts from
         the previous chunk's final states, so a column's state follows its
         text from the first chunk to the last, while the gradient stops at
@@ -614,7 +618,7 @@ class LanguageModel(RecurrentModel):
         return self.columns_loss(self.stream_columns(tokens, batch_size, bptt, "tokens"), bptt)
 
     def stream_columns(self, tokens, batch_size, bptt, name="tokens"):
-        """The checked token stream as :func:`aerann.batching.stream_columns` cuts it (errors name the stream)."""
+        """The checked token stream as :func:`aerann.data.batching.stream_columns` cuts it (errors name the stream)."""
         tokens = as_index_sequence(tokens, self.vocab_size, name)
         try:
             return batching.stream_columns(tokens, batch_size, bptt)

@@ -24,7 +24,8 @@ import traceback
 from unittest import mock
 
 import aerann
-from aerann import bench, jax_scan
+from aerann.backend import jax_scan
+from aerann.cli import bench
 
 SIZES = {
     "full": dict(vocab=8000, hidden=100, words=45, batch=64, steps=32, rounds=15, calls=20, train_steps=100),

@@ -5,9 +5,9 @@ hidden units) run by aerann's scan driver (``aerann.graph.run_layer``) over
 one-hot characters, 25 characters at a time, with a softmax over the
 characters on top.  The summed cross-entropy of a chunk is differentiated by
 Aesara, every gradient entry is clipped to [-5, 5]
-(``aerann.optim.clip_elementwise``) and Adagrad with learning rate 0.1
-(``aerann.optim.adagrad``) updates the parameters; the whole step is one
-function compiled by ``aerann.compile.function``.  The last hidden state of a
+(``aerann.training.optim.clip_elementwise``) and Adagrad with learning rate 0.1
+(``aerann.training.optim.adagrad``) updates the parameters; the whole step is one
+function compiled by ``aerann.backend.compiler.function``.  The last hidden state of a
 chunk is the first state of the next (the driver's initial state ``h0`` is
 replaced by an input of the compiled function); it is reset to zeros at the
 start of the text.  The smoothed loss starts at -log(1/V) * 25 and follows
@@ -33,7 +33,10 @@ import aesara  # noqa: E402
 import aesara.tensor as at  # noqa: E402
 from aesara.tensor.special import log_softmax, softmax  # noqa: E402
 
-from aerann import compile, corpora, graph, optim, units
+from aerann import graph, units
+from aerann.backend import compiler
+from aerann.data import corpora
+from aerann.training import optim
 
 
 def initial_parameters(vocab_size, hidden, seed):
@@ -74,7 +77,7 @@ class CharRNN:
         loss = -at.sum(log_p[at.arange(targets.shape[0]), targets])
         grads = optim.clip_elementwise(aesara.grad(loss, self.params), clip)
         updates, self.memory = optim.adagrad(self.params, grads, learning_rate, epsilon=1e-8)
-        self._step = compile.function([inputs, targets, hprev], [loss, states[-1]], updates=updates,
+        self._step = compiler.function([inputs, targets, hprev], [loss, states[-1]], updates=updates,
                                       givens={h0: hprev}, name="char_rnn_step")
 
         # One step of the same unit, for sampling.
@@ -82,7 +85,7 @@ class CharRNN:
         new = self.unit.step(at.eye(vocab_size, dtype=floatx)[x_t].dimshuffle("x", 0), h.dimshuffle("x", 0))
         h_new = (new[0] if isinstance(new, (list, tuple)) else new)  # (1, H): a batch of one
         p = softmax(h_new.dot(self.Why) + self.by, axis=-1)
-        self._next = compile.function([x_t, h], [h_new[0], p[0]], name="char_rnn_next")
+        self._next = compiler.function([x_t, h], [h_new[0], p[0]], name="char_rnn_next")
 
     def reset(self, init):
         """Set the parameters (min-char-rnn's shapes) and clear Adagrad's memory."""

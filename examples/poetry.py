@@ -14,7 +14,7 @@
    of them, the rest UNKNOWN_TOKEN), through a learned embedding.
 
 No poems ship with Python, so by default the "poems" are the short sentences
-of Python's help texts (aerann.corpora, one sentence a line), and the two
+of Python's help texts (aerann.data.corpora, one sentence a line), and the two
 "authors" are two parts of those texts: the chapters on statements and
 execution (if, for, try, import, ...) and the chapters on built-in types and
 special methods (str, list, dict, __add__, ...).
@@ -31,8 +31,8 @@ import numpy as np
 from _common import Timer, load_lines, out_dir, parser, pyplot, write_results
 
 import aerann
-from aerann import corpora
-from aerann.text import SENTENCE_END, SENTENCE_START, Vocabulary, tokenize_documents, tokenize_words, training_data
+from aerann.data import corpora
+from aerann.data.text import SENTENCE_END, SENTENCE_START, tokenize_documents, tokenize_words, training_data, Vocabulary
 
 # Help topics of each default "author" (pydoc_data.topics keys, or prefixes ending in "*").
 STATEMENTS = ("assert", "assignment", "async", "augassign", "await", "break", "class", "compound", "continue",

@@ -26,9 +26,17 @@ import numpy as np
 from _common import Timer, out_dir, parser, write_results
 
 import aerann
-from aerann import corpora
-from aerann.demo import print_pair, step_time
-from aerann.text import SENTENCE_END, SENTENCE_START, UNKNOWN_TOKEN, Vocabulary, read_comments_csv, read_text, training_data
+from aerann.data import corpora
+from aerann.data.text import (
+    read_comments_csv,
+    read_text,
+    SENTENCE_END,
+    SENTENCE_START,
+    training_data,
+    UNKNOWN_TOKEN,
+    Vocabulary,
+)
+from aerann.tutorial.demo import print_pair, step_time
 
 
 def read_corpus(args):

@@ -35,7 +35,9 @@ import aesara  # noqa: E402
 import aesara.tensor as at  # noqa: E402
 from aesara.tensor.special import log_softmax  # noqa: E402
 
-from aerann import compile, graph, optim, units  # noqa: E402
+from aerann import graph, units  # noqa: E402
+from aerann.backend import compiler
+from aerann.training import optim
 
 
 class Perturbed:
@@ -77,7 +79,7 @@ def gradient_reach(unit_name, n_in, hidden, classes, rng):
     log_p = log_softmax(h[-1].dot(W), axis=-1)
     loss = -at.mean(log_p[at.arange(y.shape[0]), y])
     de = aesara.grad(loss, e)
-    return unit, compile.function([x, e, y], at.sqrt((de**2).sum(axis=-1)).mean(axis=1))
+    return unit, compiler.function([x, e, y], at.sqrt((de**2).sum(axis=-1)).mean(axis=1))
 
 
 def set_param(unit, name, value):
@@ -154,7 +156,7 @@ def trainer(treatment, n_in, hidden, classes, rho, lr, seed):
         grads = optim.clip_by_norm(grads, 1.0)
     applied = at.sqrt(sum((g**2).sum() for g in grads))
     updates, _ = optim.sgd(params, grads, lr)
-    return compile.function([x, y], [loss, norm, applied], updates=updates)
+    return compiler.function([x, y], [loss, norm, applied], updates=updates)
 
 
 def part2(args, rng, plt, out):

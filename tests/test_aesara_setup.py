@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from aerann import aesara_setup
+from aerann.backend import aesara_setup
 
 PROBE = """
 import ctypes, aerann, aesara, aesara.tensor as at
-from aerann import aesara_setup
+from aerann.backend import aesara_setup
 library = aesara_setup.scipy_openblas()
 f = aesara.function([A := at.matrix(), v := at.vector()], at.dot(A, v))
 print("ldflags", aesara.config.blas__ldflags)

@@ -18,9 +18,10 @@ import numpy as np
 import pytest
 
 import aerann
-from aerann import io, run, text
 from aerann.cli import main
+from aerann.data import files, text
 from aerann.models import LanguageModel
+from aerann.training import run
 
 V = 10  # vocabulary of the API model
 
@@ -45,17 +46,17 @@ def truncated_model(tmp: Path) -> Path:
 
 def model_needing_a_plugin(tmp: Path) -> Path:
     path = saved_model(tmp)
-    arrays, metadata = io.load_arrays(path)
+    arrays, metadata = files.load_arrays(path)
     metadata["config"]["layers"][0][0] = "mgu"
     metadata["units"][0].update(name="mgu", source="plugin 'mgu' (aerann_mgu) from aerann-mgu 0.1.0")
     metadata.pop("format")
-    return io.save_arrays(path, arrays, metadata)
+    return files.save_arrays(path, arrays, metadata)
 
 
 def malformed_checkpoint(tmp: Path) -> Path:
     training = {"step": "7", "epoch": 0, "position": 0, "learning_rate": 0.1, "rng_state": {}, "settings": {}}
     metadata = {"kind": "aerann-checkpoint", "checkpoint_version": 1, "training": training}
-    return io.save_arrays(tmp / "checkpoint-00000007.npz", {"param/embedding": np.zeros((3, 2))}, metadata)
+    return files.save_arrays(tmp / "checkpoint-00000007.npz", {"param/embedding": np.zeros((3, 2))}, metadata)
 
 
 def ten_megabyte_line(tmp: Path) -> Path:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from aerann import batching
+from aerann.data import batching
 
 
 def test_pad_is_time_major_with_a_mask_of_real_steps():

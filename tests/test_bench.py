@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from aerann import bench
+from aerann.cli import bench
 
 
 def run(capsys, *argv):

@@ -9,7 +9,7 @@ import pytest
 from aesara.graph.basic import equal_computations
 from aesara.scalar.basic import Composite
 
-from aerann import broadcast_shapes
+from aerann.backend import broadcast_shapes
 
 
 def composites_in(variables):

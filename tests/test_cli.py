@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 import aerann
-from aerann import io, run
 from aerann.cli import build_parser, main
+from aerann.data import files
+from aerann.training import run
 
 TINY = ["--corpus", "agreement", "--sentences", "40", "--vocab", "20", "--unit", "elman", "--hidden", "8",
         "--embed", "4", "--batch-size", "4", "--lr", "0.01", "--validation", "0.25", "--log-every", "2",
@@ -54,8 +55,8 @@ def test_train_then_resume_longer_equals_one_long_run_then_evaluate_generate_plo
     assert main(["train", *TINY, "--epochs", "1", "--out", str(split)]) == 0
     assert main(["train", "--out", str(split), "--resume", "--epochs", "2", "--no-progress"]) == 0
     assert "resuming from" in capsys.readouterr().out
-    a, _ = io.load_arrays(whole / "model.npz")
-    b, _ = io.load_arrays(split / "model.npz")
+    a, _ = files.load_arrays(whole / "model.npz")
+    b, _ = files.load_arrays(split / "model.npz")
     assert a.keys() == b.keys()
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
@@ -73,7 +74,7 @@ def test_train_then_resume_longer_equals_one_long_run_then_evaluate_generate_plo
 
     # The model file carries its vocabulary: it samples without vocabulary.json beside it.
     vocabulary = json.loads((whole / "vocabulary.json").read_text())
-    assert io.load_arrays(whole / "model.npz")[1]["vocabulary"] == vocabulary["index_to_word"]
+    assert files.load_arrays(whole / "model.npz")[1]["vocabulary"] == vocabulary["index_to_word"]
     (whole / "vocabulary.json").unlink()
     assert main(["generate", "--model", str(whole / "model.npz"), "--count", "1", "--seed", "3"]) == 0
 
@@ -90,15 +91,15 @@ def test_stream_training_resumes_exactly_keeps_the_best_model_and_generates(tmp_
     assert (whole / "best.npz").is_file() and (whole / "model.npz").is_file()
     assert main(["train", *stream, "--epochs", "1", "--out", str(split)]) == 0
     assert main(["train", "--out", str(split), "--resume", "--epochs", "2"]) == 0
-    a, _ = io.load_arrays(whole / "model.npz")
-    b, _ = io.load_arrays(split / "model.npz")
+    a, _ = files.load_arrays(whole / "model.npz")
+    b, _ = files.load_arrays(split / "model.npz")
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
     assert main(["generate", "--model", str(whole / "best.npz"), "--count", "2", "--seed", "3"]) == 0
 
 
 def test_train_and_evaluate_a_classifier_from_a_labelled_csv(tmp_path, capsys):
-    from aerann.corpora import agreement_sentences
+    from aerann.data.corpora import agreement_sentences
 
     rows = ["id,body,label"]
     for i, sentence in enumerate(agreement_sentences(40, seed=1)):
@@ -121,7 +122,7 @@ def test_train_and_evaluate_a_classifier_from_a_labelled_csv(tmp_path, capsys):
 def test_a_resumed_run_keeps_its_settings_and_a_run_folder_is_not_reused(tmp_path, capsys):
     out = tmp_path / "run"
     out.mkdir()
-    io.write_json_atomic(out / run.RUN_FILE, {"info": {"arguments": {"hidden": 8}}})
+    files.write_json_atomic(out / run.RUN_FILE, {"info": {"arguments": {"hidden": 8}}})
     assert main(["train", "--out", str(out), "--resume", "--hidden", "9"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("aerann train: error: --hidden 9 differs from the run being resumed (8)")
@@ -145,13 +146,13 @@ def test_ctrl_c_during_train_is_one_line_naming_the_checkpoint(tmp_path, capsys,
 
 def test_bench_runs_the_benchmark_main_or_says_it_is_missing(monkeypatch, capsys):
     seen = []
-    fake = types.ModuleType("aerann.bench")
+    fake = types.ModuleType("aerann.cli.bench")
     fake.main = lambda argv=None: seen.append(argv) or 0
-    monkeypatch.setitem(sys.modules, "aerann.bench", fake)
-    monkeypatch.setattr(aerann, "bench", fake, raising=False)
+    monkeypatch.setitem(sys.modules, "aerann.cli.bench", fake)
+    monkeypatch.setattr(aerann.cli, "bench", fake, raising=False)
     assert main(["bench", "--quick"]) == 0 and seen == [["--quick"]]
-    monkeypatch.setitem(sys.modules, "aerann.bench", None)
-    monkeypatch.delattr(aerann, "bench")
+    monkeypatch.setitem(sys.modules, "aerann.cli.bench", None)
+    monkeypatch.delattr(aerann.cli, "bench")
     assert main(["bench"]) == 1
     assert "the benchmark is not available" in capsys.readouterr().err
 
@@ -191,6 +192,6 @@ def test_train_on_the_jax_backend_in_float32(tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     assert re.search(r"epoch 1/1: training loss \d\.\d+", result.stdout)
-    arrays, metadata = io.load_arrays(out / "model.npz")
+    arrays, metadata = files.load_arrays(out / "model.npz")
     assert {array.dtype for array in arrays.values()} == {np.dtype("float32")}
     assert len(metadata["vocabulary"]) == 20

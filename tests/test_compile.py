@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from aesara.tensor.subtensor import Subtensor
 
-from aerann import compile
+from aerann.backend import compiler
 
 
 @pytest.mark.parametrize("backend", ["c", "jax"])
@@ -18,12 +18,12 @@ def test_a_slice_of_a_slice_stays_two_views_and_selects_the_same_elements(backen
     x = at.vector("x")
     # Aesara's local_subtensor_merge would fold each into one Subtensor
     sliced = [x[1:][2:-1:2], x[::-1][1:], x[-3:][::-1]]
-    with compile.backend(backend):
-        mode = compile.mode()
+    with compiler.backend(backend):
+        mode = compiler.mode()
         usual = {"c": aesara.compile.mode.get_default_mode(), "jax": aesara.compile.mode.JAX}[backend]
         assert type(mode) is type(usual) and type(mode.linker) is type(usual.linker)
-        assert set(compile.SKIPPED_REWRITES) <= set(mode.provided_optimizer.exclude)
-        f = compile.function([x], sliced)
+        assert set(compiler.SKIPPED_REWRITES) <= set(mode.provided_optimizer.exclude)
+        f = compiler.function([x], sliced)
     values = np.arange(12.0)
     for got, expected in zip(f(values), [values[1:][2:-1:2], values[::-1][1:], values[-3:][::-1]]):
         np.testing.assert_array_equal(np.asarray(got), expected)
@@ -35,7 +35,7 @@ def test_a_slice_of_a_slice_stays_two_views_and_selects_the_same_elements(backen
 def test_a_function_that_reads_only_the_last_state_of_a_scan_keeps_only_the_last_steps():
     x = at.matrix("x")
     states, _ = aesara.scan(lambda x_t, h: at.tanh(x_t + h), sequences=[x], outputs_info=[at.zeros(x.shape[1])])
-    last = compile.function([x], states[-1])  # states is buffer[1:]: an index of a slice
+    last = compiler.function([x], states[-1])  # states is buffer[1:]: an index of a slice
     values = np.full((20_000, 50), 0.01)  # every state: 8 MB
     tracemalloc.start()
     try:

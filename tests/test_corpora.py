@@ -7,8 +7,8 @@ import nltk.data
 import numpy as np
 import pytest
 
-from aerann import corpora
-from aerann.text import SENTENCE_END, SENTENCE_START
+from aerann.data import corpora
+from aerann.data.text import SENTENCE_END, SENTENCE_START
 
 SINGULAR_NOUNS = {singular for singular, _ in corpora.NOUNS}
 PLURAL_NOUNS = {plural for _, plural in corpora.NOUNS}

@@ -8,8 +8,8 @@ from aesara.tensor.special import log_softmax, softmax
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aerann import compile, crossentropy
-from aerann.crossentropy import cross_entropy, softmax_cross_entropy
+from aerann.backend import compiler, crossentropy
+from aerann.backend.crossentropy import cross_entropy, softmax_cross_entropy
 
 logits_var, targets_var, weights_var = at.matrix("logits"), at.ivector("targets"), at.vector("weights")
 probability_weights = at.matrix("probability_weights")
@@ -27,7 +27,7 @@ def _functions():
     for per_row, probs in ((losses, probabilities), (reference_losses, softmax(logits_var, axis=1))):
         loss = at.sum(per_row * weights_var) + at.sum(probs * probability_weights)
         outputs.append(
-            compile.function(
+            compiler.function(
                 [logits_var, targets_var, weights_var, probability_weights], [loss, aesara.grad(loss, logits_var)]
             )
         )
@@ -76,7 +76,7 @@ def test_rows_split_over_threads_give_exactly_the_one_block_result(monkeypatch):
 
 
 def test_large_logits_do_not_overflow():
-    losses = compile.function([logits_var, targets_var], cross_entropy(logits_var, targets_var))
+    losses = compiler.function([logits_var, targets_var], cross_entropy(logits_var, targets_var))
     result = losses(np.array([[1000.0, 0.0], [-1000.0, 0.0]]), np.array([0, 0], dtype=np.int32))
     np.testing.assert_allclose(result, [0.0, 1000.0])
 
@@ -84,7 +84,7 @@ def test_large_logits_do_not_overflow():
 def test_float32_stays_float32():
     logits32 = at.matrix("logits32", dtype="float32")
     loss = at.sum(cross_entropy(logits32, targets_var))
-    f = compile.function([logits32, targets_var], [loss, aesara.grad(loss, logits32)])
+    f = compiler.function([logits32, targets_var], [loss, aesara.grad(loss, logits32)])
     values = f(np.zeros((3, 4), dtype=np.float32), np.array([0, 1, 3], dtype=np.int32))
     assert [v.dtype for v in values] == [np.float32, np.float32]
     np.testing.assert_allclose(values[0], 3 * np.log(4), rtol=1e-6)
@@ -101,7 +101,7 @@ def test_bad_inputs_are_named(logits, targets, message):
 
 def test_the_jax_backend_gives_the_same_loss_and_gradient():
     pytest.importorskip("jax")
-    from aerann import jax_scan
+    from aerann.backend import jax_scan
 
     jax_scan.register()
     losses, probabilities = softmax_cross_entropy(logits_var, targets_var)

@@ -21,8 +21,8 @@ import aesara
 import numpy as np
 import pytest
 
-from aerann import corpora
-from aerann.text import UNKNOWN_TOKEN
+from aerann.data import corpora
+from aerann.data.text import UNKNOWN_TOKEN
 
 pytestmark = pytest.mark.slow  # the example scripts, each a whole program
 

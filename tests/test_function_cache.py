@@ -14,7 +14,7 @@ import pytest
 from aesara.compile.builders import OpFromGraph
 from aesara.compile.function.types import FunctionMaker
 
-from aerann import compile, function_cache
+from aerann.backend import compiler, function_cache
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_the_key_is_the_same_in_another_process_whatever_its_hash_seed():
 def test_a_loaded_function_computes_the_same_and_updates_the_callers_shared_variable(cache, monkeypatch):
     x = np.random.default_rng(0).normal(size=(4, 3))
     inputs, outputs, updates, W = recurrence()
-    built = compile.function(inputs, outputs, updates=updates)
+    built = compiler.function(inputs, outputs, updates=updates)
     assert len(list(cache.glob("*.pkl.z"))) == 1
     expected = built(x)
     np.testing.assert_array_equal(W.get_value(), 0.5 * np.eye(3))
@@ -75,7 +75,7 @@ def test_a_loaded_function_computes_the_same_and_updates_the_callers_shared_vari
 
     monkeypatch.setattr(FunctionMaker, "prepare_fgraph", no_rewriting)
     inputs, outputs, updates, other_W = recurrence()
-    loaded = compile.function(inputs, outputs, updates=updates, name="again")
+    loaded = compiler.function(inputs, outputs, updates=updates, name="again")
     assert loaded.name == "again"
     np.testing.assert_array_equal(loaded(x), expected)
     np.testing.assert_array_equal(other_W.get_value(), 0.5 * np.eye(3))  # its own W, updated
@@ -86,12 +86,12 @@ def test_a_loaded_function_computes_the_same_and_updates_the_callers_shared_vari
 
 def test_an_unreadable_entry_is_removed_and_the_function_compiled_again(cache, caplog):
     inputs, outputs, updates, _ = recurrence()
-    compile.function(inputs, outputs, updates=updates)
+    compiler.function(inputs, outputs, updates=updates)
     (entry,) = cache.glob("*.pkl.z")
     entry.write_bytes(b"not a compiled function")
     inputs, outputs, updates, _ = recurrence()
-    with caplog.at_level(logging.WARNING, logger="aerann.function_cache"):
-        f = compile.function(inputs, outputs, updates=updates)
+    with caplog.at_level(logging.WARNING, logger="aerann.backend.function_cache"):
+        f = compiler.function(inputs, outputs, updates=updates)
     assert "removing the unreadable compiled function" in caplog.text
     assert np.isfinite(f(np.ones((2, 3))))
     assert entry.read_bytes() != b"not a compiled function"  # stored again, readable
@@ -102,7 +102,7 @@ def test_graphs_it_cannot_describe_compile_as_usual_and_are_not_stored(cache):
     double = OpFromGraph([x], [2 * x])  # an op compared by identity, not by properties
     with pytest.raises(function_cache.Uncacheable):
         function_cache.describe([x], [double(x)])
-    np.testing.assert_array_equal(compile.function([x], double(x))(np.ones(2)), [2.0, 2.0])
+    np.testing.assert_array_equal(compiler.function([x], double(x))(np.ones(2)), [2.0, 2.0])
     counter = aesara.shared(np.int64(0))
     counter.default_update = counter + 1
     with pytest.raises(function_cache.Uncacheable, match="default update"):
@@ -113,20 +113,20 @@ def test_graphs_it_cannot_describe_compile_as_usual_and_are_not_stored(cache):
 def test_it_can_be_turned_off(cache, monkeypatch):
     monkeypatch.setenv("AERANN_FUNCTION_CACHE", "0")
     inputs, outputs, updates, _ = recurrence()
-    compile.function(inputs, outputs, updates=updates)
+    compiler.function(inputs, outputs, updates=updates)
     assert not cache.exists()
 
 
 def test_each_backend_has_its_own_entry(cache):
     x = np.random.default_rng(1).normal(size=(4, 3))
     inputs, outputs, updates, _ = recurrence()
-    on_c = compile.function(inputs, outputs, updates=updates)(x)
-    with compile.backend("jax"):
+    on_c = compiler.function(inputs, outputs, updates=updates)(x)
+    with compiler.backend("jax"):
         inputs, outputs, updates, _ = recurrence()
-        on_jax = compile.function(inputs, outputs, updates=updates)(x)
+        on_jax = compiler.function(inputs, outputs, updates=updates)(x)
         inputs, outputs, updates, _ = recurrence()
         loaded = function_cache.loaded
-        again = compile.function(inputs, outputs, updates=updates)(x)
+        again = compiler.function(inputs, outputs, updates=updates)(x)
         assert function_cache.loaded == loaded + 1
     assert len(list(cache.glob("*.pkl.z"))) == 2
     np.testing.assert_allclose(on_jax, on_c, rtol=1e-12)
@@ -136,10 +136,10 @@ def test_each_backend_has_its_own_entry(cache):
 def test_the_same_graph_with_other_rewrites_left_out_has_its_own_entry(cache, monkeypatch):
     x = np.random.default_rng(1).normal(size=(4, 3))
     results = []
-    for skipped in (compile.SKIPPED_REWRITES, (), compile.SKIPPED_REWRITES):
-        monkeypatch.setattr(compile, "SKIPPED_REWRITES", skipped)
+    for skipped in (compiler.SKIPPED_REWRITES, (), compiler.SKIPPED_REWRITES):
+        monkeypatch.setattr(compiler, "SKIPPED_REWRITES", skipped)
         inputs, outputs, updates, _ = recurrence()
-        results.append(compile.function(inputs, outputs, updates=updates)(x))
+        results.append(compiler.function(inputs, outputs, updates=updates)(x))
     assert len(list(cache.glob("*.pkl.z"))) == 2
     np.testing.assert_array_equal(results[0], results[2])
 

@@ -19,9 +19,9 @@ def gpu_bench():
         yield runpy.run_path(str(SCRIPT))
     finally:
         sys.path.remove(str(SCRIPT.parent))
-        from aerann import compile
+        from aerann.backend import compiler
 
-        compile.set_backend("c")
+        compiler.set_backend("c")
 
 
 def test_without_a_gpu_it_says_so_and_exits_0(gpu_bench, capsys, monkeypatch):

@@ -24,7 +24,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aerann import compile, units
+from aerann import units
+from aerann.backend import compiler
 from aerann.models import LanguageModel
 from aerann.reference.stack import loss_and_gradients
 from aerann.reference.units import UNITS as REFERENCE_UNITS
@@ -48,7 +49,7 @@ def compiled(structure, truncate_gradient=-1, masked=True):
 
     ``masked=False`` gives the model's loss without a mask (``mask`` is then ignored).
     """
-    key = (structure, truncate_gradient, masked, compile.get_backend())
+    key = (structure, truncate_gradient, masked, compiler.get_backend())
     if key not in _functions:
         model = LanguageModel(
             PLACEHOLDER_VOCAB,
@@ -65,7 +66,7 @@ def compiled(structure, truncate_gradient=-1, masked=True):
             logp = model.symbolic_log_probabilities(X, None)
             loss = -at.sum(at.take_along_axis(logp, Y[:, :, None], axis=-1))
         grads = aesara.grad(loss, shared)
-        f = compile.function([X, Y, mask] + symbols, [loss] + grads, givens=list(zip(shared, symbols)))
+        f = compiler.function([X, Y, mask] + symbols, [loss] + grads, givens=list(zip(shared, symbols)))
         _functions[key] = (f, list(model.params))
     return _functions[key]
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 pytest.importorskip("jax")
 
 import test_gradient_properties as properties  # noqa: E402
-from aerann import compile  # noqa: E402
+from aerann.backend import compiler  # noqa: E402
 from aerann.reference.stack import loss_and_gradients  # noqa: E402
 from aerann.reference.units import UNITS as REFERENCE_UNITS  # noqa: E402
 from strategies import batches  # noqa: E402
@@ -29,7 +29,7 @@ EXAMPLES = 5  # per test; each example runs compiled programs, it does not compi
 
 def on_backend(name, run):
     """``run()`` with every function it compiles built for backend ``name``."""
-    with compile.backend(name):
+    with compiler.backend(name):
         return run()
 
 

@@ -7,7 +7,8 @@ import pytest
 from aesara.graph.basic import applys_between
 from aesara.scan.op import Scan
 
-from aerann import compile, graph, units
+from aerann import graph, units
+from aerann.backend import compiler
 from aerann.units import RecurrentUnit
 
 
@@ -54,7 +55,7 @@ def forward():
         states += layer_states
         inputs = layer_states[0]
     per_sequence = (mask * (inputs**2).sum(axis=-1)).sum(axis=0)
-    fn = compile.function([x, mask], states + [per_sequence])
+    fn = compiler.function([x, mask], states + [per_sequence])
     initial = [h0.get_value() for unit in stack for h0 in unit.initial_states()]
     return fn, initial
 
@@ -114,7 +115,7 @@ def test_truncated_gradients_reach_only_the_last_k_input_steps():
     grads = [
         aesara.grad(graph.run_layer(unit, x, mask, truncate_gradient=k)[0].sum(), x) for k in (2, -1)
     ]
-    fn = compile.function([x, mask], grads)
+    fn = compiler.function([x, mask], grads)
     truncated, full = fn(np.random.default_rng(5).normal(size=(5, 2, 2)), np.ones((5, 2)))
     assert not truncated[:3].any()
     assert np.abs(truncated[3:]).min() > 0
@@ -179,7 +180,7 @@ def stateful():
     for backwards in (False, True):
         run = graph.scan_stack(stack, x, mask, initial=initial, backwards=backwards)
         outputs += [run.output, *[state for layer in run.final for state in layer]]
-    fn = compile.function([x, mask, *[s for layer in initial for s in layer]], outputs)
+    fn = compiler.function([x, mask, *[s for layer in initial for s in layer]], outputs)
     count = sum(len(layer) for layer in initial)
 
     def call(x, mask, states, backwards=False):

@@ -10,13 +10,13 @@ import pytest
 
 pytest.importorskip("jax")
 
-from aerann import compile  # noqa: E402
+from aerann.backend import compiler  # noqa: E402
 from aerann.models import LanguageModel, SequenceClassifier  # noqa: E402
 
 
 def on_backend(name, run):
     """``run()`` with every function it compiles built for backend ``name``."""
-    with compile.backend(name):
+    with compiler.backend(name):
         return run()
 
 

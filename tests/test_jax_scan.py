@@ -1,9 +1,9 @@
-"""aerann's JAX ``Scan`` (aerann.jax_scan) and JAX fixes (aerann.jax_ops) agree with the C backend.
+"""aerann's JAX ``Scan`` (aerann.backend.jax_scan) and JAX fixes (aerann.backend.jax_ops) agree with the C backend.
 
 Every graph is a raw Aesara graph, compiled once per module for both
-backends through ``aerann.compile.function``; in float64 the JAX results must
+backends through ``aerann.backend.compiler.function``; in float64 the JAX results must
 equal the C backend's to 1e-10.  Sizes are symbolic unless a test says
-otherwise: trace-time shape folding (aerann.jax_ops) lets one compiled JAX
+otherwise: trace-time shape folding (aerann.backend.jax_ops) lets one compiled JAX
 function serve every sequence length.
 """
 
@@ -16,7 +16,7 @@ from aesara.link.jax.linker import JAXLinker
 from aesara.scan.op import Scan, ScanInfo
 from aesara.tensor.special import softmax
 
-from aerann import compile
+from aerann.backend import compiler
 
 jax = pytest.importorskip("jax")
 
@@ -24,7 +24,7 @@ TOLERANCE = dict(rtol=1e-10, atol=1e-10)
 _compiled = {}
 
 
-backend = compile.backend
+backend = compiler.backend
 
 
 def both(key, build):
@@ -35,7 +35,7 @@ def both(key, build):
         functions = []
         for name in ("c", "jax"):
             with backend(name):
-                functions.append(compile.function(inputs, outputs, updates=updates))
+                functions.append(compiler.function(inputs, outputs, updates=updates))
         _compiled[key] = tuple(functions)
     return _compiled[key]
 
@@ -194,19 +194,19 @@ def build_stack(params, shape=(None, None)):
 
 
 def test_the_backend_block_compiles_for_jax_and_restores_the_previous_backend():
-    assert compile.get_backend() == "c" and not isinstance(compile.mode().linker, JAXLinker)
+    assert compiler.get_backend() == "c" and not isinstance(compiler.mode().linker, JAXLinker)
     with pytest.raises(RuntimeError, match="inside"):
-        with compile.backend("jax"):
-            assert compile.get_backend() == "jax" and isinstance(compile.mode().linker, JAXLinker)
+        with compiler.backend("jax"):
+            assert compiler.get_backend() == "jax" and isinstance(compiler.mode().linker, JAXLinker)
             raise RuntimeError("inside")
-    assert compile.get_backend() == "c"
+    assert compiler.get_backend() == "c"
     with pytest.raises(ValueError, match="unknown backend 'cuda'"):
-        with compile.backend("cuda"):
+        with compiler.backend("cuda"):
             pass
 
 
 def test_register_is_idempotent_and_enables_x64():
-    from aerann import jax_scan
+    from aerann.backend import jax_scan
 
     jax_scan.register()
     jax_scan.register()
@@ -221,7 +221,7 @@ def test_the_unroll_setting_reaches_lax_scan_and_keeps_the_numbers(steps, monkey
     monkeypatch.setenv("AERANN_JAX_SCAN_UNROLL", steps)
     inputs, outputs = build_elman()
     with backend("jax"):
-        function = compile.function(inputs, outputs)
+        function = compiler.function(inputs, outputs)
     r = rng()
     values = [r.normal(size=(7, 3)), r.normal(size=3), r.normal(size=(3, 3))]
     assert_agree(both("elman", build_elman)[0](*values), function(*values))
@@ -231,7 +231,7 @@ def test_the_unroll_setting_reaches_lax_scan_and_keeps_the_numbers(steps, monkey
 
 @pytest.mark.parametrize("value", ["0", "-2", "four"])
 def test_a_bad_unroll_setting_is_a_clear_error(value, monkeypatch):
-    from aerann import jax_scan
+    from aerann.backend import jax_scan
 
     monkeypatch.setenv("AERANN_JAX_SCAN_UNROLL", value)
     with pytest.raises(ValueError, match="AERANN_JAX_SCAN_UNROLL must be a positive integer"):
@@ -364,7 +364,7 @@ def test_mit_mot_buffer_matches_scan_perform(buffer_length):
 def test_a_mit_mot_buffer_too_short_for_its_steps_is_refused_clearly():
     inputs, outputs = build_mit_mot(3)
     with backend("jax"):
-        function = compile.function(inputs, outputs)
+        function = compiler.function(inputs, outputs)
     with pytest.raises(NotImplementedError, match="does not hold 3 steps"):
         function(np.array([2.0, 3.0, 4.0]), np.arange(1.0, 4.0))
 
@@ -381,7 +381,7 @@ def test_symbolic_n_steps_is_a_clear_error():
     n, h0 = at.iscalar("n"), at.dvector("h0")
     hs, _ = aesara.scan(lambda h: 2 * h, outputs_info=[h0], n_steps=n)
     with backend("jax"):
-        function = compile.function([n, h0], hs)
+        function = compiler.function([n, h0], hs)
     with pytest.raises(NotImplementedError, match="depends on the values"):
         function(3, np.ones(2))
 
@@ -392,7 +392,7 @@ def test_as_while_is_refused_clearly():
     h0 = at.dscalar("h0")
     hs, _ = aesara.scan(lambda h: (2 * h, until(h > 10)), outputs_info=[h0], n_steps=10)
     with backend("jax"), pytest.raises(NotImplementedError, match="stopping condition"):
-        compile.function([h0], hs)
+        compiler.function([h0], hs)
 
 
 @pytest.fixture(scope="module")
@@ -437,7 +437,7 @@ def test_static_shapes_fold_the_number_of_steps(tutorial_params):
     if "static" not in _compiled:
         inputs, outputs, updates = build_tutorial(params, 3, length=8)
         with backend("jax"):
-            _compiled["static"] = compile.function(inputs, outputs, updates=updates)
+            _compiled["static"] = compiler.function(inputs, outputs, updates=updates)
     j = _compiled["static"]
     n_steps = [node.inputs[0] for node in j.maker.fgraph.apply_nodes if isinstance(node.op, Scan)]
     assert sorted(int(n.data) for n in n_steps if isinstance(n, at.TensorConstant)) == [3, 8]
@@ -533,6 +533,6 @@ def test_shape_mismatch_still_raises():
     """Assertions on shapes are checked while JAX traces (Aesara would drop them)."""
     a, b = at.dvector("a"), at.dvector("b")
     with backend("jax"):
-        function = compile.function([a, b], a + b)
+        function = compiler.function([a, b], a + b)
     with pytest.raises(Exception):
         function(np.ones(2), np.ones(3))

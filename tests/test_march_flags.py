@@ -8,7 +8,7 @@ import sys
 import pytest
 from aesara.link.c import cmodule
 
-from aerann import march_flags
+from aerann.backend import march_flags
 
 
 @pytest.fixture

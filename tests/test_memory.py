@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from aerann import memory
+from aerann.backend import memory
 
 # Where a fresh interpreter's 64 MiB array lives: inside the heap (between its
 # start and the program break) or in pages mapped for it alone.

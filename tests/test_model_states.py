@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from aerann import LanguageModel, RNNNumpy, RNNTheano, SequenceClassifier, generate_sentence
-from aerann.generate import next_word_sampler
-from aerann.text import SENTENCE_END, SENTENCE_START, UNKNOWN_TOKEN
+from aerann import generate_sentence, LanguageModel, RNNNumpy, RNNTheano, SequenceClassifier
+from aerann.data.text import SENTENCE_END, SENTENCE_START, UNKNOWN_TOKEN
+from aerann.tutorial.generate import next_word_sampler
 
 V = 12
 

@@ -13,7 +13,8 @@ import aesara.tensor as at
 import numpy as np
 import pytest
 
-from aerann import compile, io
+from aerann.backend import compiler
+from aerann.data import files
 from aerann.models import LanguageModel, RecurrentModel, SequenceClassifier, SequenceTagger
 
 
@@ -63,7 +64,7 @@ def test_language_model_parameters_follow_the_brief():
 def test_language_model_loss_is_the_summed_masked_cross_entropy_and_it_learns():
     model = LanguageModel(5, 3, layers=[("elman", 6)], seed=0)
     X, Y, mask = at.imatrix("X"), at.imatrix("Y"), at.matrix("mask")
-    summed = compile.function([X, Y, mask], model.symbolic_loss(X, Y, mask))
+    summed = compiler.function([X, Y, mask], model.symbolic_loss(X, Y, mask))
     rng = np.random.default_rng(0)
     Xv, Yv = rng.integers(5, size=(4, 2)).astype(np.int32), rng.integers(5, size=(4, 2)).astype(np.int32)
     mask_v = np.array([[1, 1], [1, 1], [1, 0], [1, 0]], dtype=float)
@@ -110,7 +111,7 @@ def test_a_minibatch_gradient_is_the_sum_of_its_sequences_gradients_and_padding_
     Xs, Ys = model._symbolic_inputs()
     mask = model._mask()
     params = list(model.params.values())
-    gradients = compile.function([Xs, Ys, mask], aesara.grad(model.symbolic_loss(Xs, Ys, mask), params))
+    gradients = compiler.function([Xs, Ys, mask], aesara.grad(model.symbolic_loss(Xs, Ys, mask), params))
     together = gradients(*model.batch(X, Y, list(range(len(X)))))
     widened = gradients(*model.batch(X, Y, list(range(len(X))), columns=len(X) + 3))
     alone = [gradients(*model.batch(X, Y, [i])) for i in range(len(X))]
@@ -159,7 +160,7 @@ def test_save_and_load_round_trip_exactly(fixture, request, tmp_path):
     assert list(loaded.params) == list(model.params)
     for name, p in model.params.items():
         np.testing.assert_array_equal(loaded.params[name].get_value(), p.get_value())
-    _, metadata = io.load_arrays(path)
+    _, metadata = files.load_arrays(path)
     assert metadata["class"] == type(model).__name__ and metadata["aerann_version"]
     assert metadata["units"][0]["source"].startswith("built-in")
     assert not list(tmp_path.glob(".*tmp")), "the temporary file is renamed, not left behind"
@@ -176,13 +177,13 @@ def test_a_loaded_model_predicts_like_the_original(classifier, tmp_path):
 def saved(tmp_path):
     """A small language model's file, and its arrays and metadata to tamper with."""
     path = LanguageModel(5, 2, layers=[("elman", 3)]).save(tmp_path / "lm.npz")
-    arrays, metadata = io.load_arrays(path)
+    arrays, metadata = files.load_arrays(path)
     return path, arrays, metadata
 
 
 def rewrite(path, arrays, metadata):
     metadata = {k: v for k, v in metadata.items() if k != "format"}
-    io.save_arrays(path, arrays, metadata)
+    files.save_arrays(path, arrays, metadata)
     return path
 
 
@@ -357,18 +358,18 @@ def test_optimizer_state_round_trips_and_is_checked(classifier):
 def test_save_stores_extra_metadata_and_load_names_a_checkpoint(classifier, tmp_path):
     model, _ = classifier
     path = model.save(tmp_path / "model.npz", metadata={"vocabulary": ["a", "b"]})
-    assert io.load_arrays(path)[1]["vocabulary"] == ["a", "b"]
+    assert files.load_arrays(path)[1]["vocabulary"] == ["a", "b"]
     assert SequenceClassifier.load(path).config() == model.config()
     # A training checkpoint loads too: its "param/" arrays are the parameters.
-    arrays, metadata = io.load_arrays(path)
+    arrays, metadata = files.load_arrays(path)
     training = {"step": 0, "epoch": 0, "position": 0, "learning_rate": 0.1, "rng_state": {}, "settings": {}}
     metadata = {**metadata, "checkpoint_version": 1, "training": training}
-    checkpoint = io.save_arrays(tmp_path / "checkpoint.npz",
+    checkpoint = files.save_arrays(tmp_path / "checkpoint.npz",
                                 {**{f"param/{k}": v for k, v in arrays.items()}, "optimizer/x": np.ones(3)},
                                 {**metadata, "kind": "aerann-checkpoint"})
     loaded = SequenceClassifier.load(checkpoint)
     for name, value in arrays.items():
         np.testing.assert_array_equal(loaded.params[name].get_value(), value)
-    broken = io.save_arrays(tmp_path / "broken.npz", {"param/x": np.zeros(1)}, {**metadata, "kind": "aerann-checkpoint"})
+    broken = files.save_arrays(tmp_path / "broken.npz", {"param/x": np.zeros(1)}, {**metadata, "kind": "aerann-checkpoint"})
     with pytest.raises(ValueError, match="broken.npz: parameters .* do not match the model"):
         SequenceClassifier.load(broken)

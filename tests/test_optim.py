@@ -5,7 +5,8 @@ import aesara.tensor as at
 import numpy as np
 import pytest
 
-from aerann import compile, optim
+from aerann.backend import compiler
+from aerann.training import optim
 
 START = np.array([[1.0, -2.0], [0.5, 3.0]])
 TARGET = np.array([[0.0, 1.0], [-1.0, 2.0]])
@@ -17,7 +18,7 @@ def run(name, steps=3, learning_rate=0.1, **options):
     grad = p - TARGET
     lr = at.scalar("lr", dtype=aesara.config.floatX)
     updates, state = optim.build(name, [p], [grad], lr, **options)
-    step = compile.function([lr], [], updates=updates)
+    step = compiler.function([lr], [], updates=updates)
     history = []
     for _ in range(steps):
         step(learning_rate)
@@ -142,7 +143,7 @@ def test_l2_penalty_covers_weight_matrices_only():
 def test_gradient_clipping_by_global_norm_and_elementwise():
     g1, g2 = at.vector("g1"), at.vector("g2")
     clipped = optim.clip_by_norm([g1, g2], 1.0) + optim.clip_elementwise([g1, g2], 2.0)
-    fn = compile.function([g1, g2], clipped)
+    fn = compiler.function([g1, g2], clipped)
     big = fn(np.array([3.0, 0.0]), np.array([0.0, 4.0]))
     np.testing.assert_allclose(big[0], [0.6, 0.0])
     np.testing.assert_allclose(big[1], [0.0, 0.8])

@@ -16,7 +16,7 @@ from aesara.link.c.basic import CLinker
 from aesara.link.c.cmodule import GCC_compiler, get_module_cache
 from aesara.tensor.elemwise import Elemwise
 
-from aerann import parallel_compiles
+from aerann.backend import parallel_compiles
 
 
 def lock_held() -> bool:

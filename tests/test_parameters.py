@@ -7,7 +7,8 @@ import pytest
 
 jax = pytest.importorskip("jax")
 
-from aerann import RNNTheano, compile, parameters  # noqa: E402
+from aerann import RNNTheano  # noqa: E402
+from aerann.backend import compiler, parameters
 from aerann.models import LanguageModel  # noqa: E402
 
 
@@ -26,7 +27,7 @@ def test_shared_copies_the_value_and_keeps_its_dtype_and_memory_order():
 
 def test_a_jax_training_step_leaves_the_parameters_on_the_device_and_get_value_reads_numpy():
     np.random.seed(3)
-    with compile.backend("jax"):
+    with compiler.backend("jax"):
         model = RNNTheano(7, 3, bptt_truncate=5)
     before = model.W.get_value()
     model.sgd_step([0, 1, 2], [1, 2, 3], 0.1)
@@ -44,7 +45,7 @@ def test_a_jax_training_step_leaves_the_parameters_on_the_device_and_get_value_r
 
 def test_set_value_after_jax_steps_is_what_the_next_jax_call_uses():
     np.random.seed(3)
-    with compile.backend("jax"):
+    with compiler.backend("jax"):
         model = RNNTheano(7, 3, bptt_truncate=5)
     x, y = [0, 1, 2], [1, 2, 3]
     start = [p.get_value() for p in (model.U, model.V, model.W)]
@@ -61,12 +62,12 @@ def test_a_c_function_runs_on_parameters_that_a_jax_function_left_on_the_device(
     X = [rng.integers(0, 6, 4) for _ in range(3)]
     Y = [rng.integers(0, 6, 4) for _ in range(3)]
     model = LanguageModel(6, 3, [("gru", 3)], seed=0)
-    with compile.backend("jax"):
+    with compiler.backend("jax"):
         model.fit(X, Y, epochs=1, batch_size=3, learning_rate=0.1, seed=0)
         on_jax = model.loss(X, Y)
     assert all(isinstance(internal(p), jax.Array) for p in model.params.values())
     model._functions.clear()  # compile the loss again, for C this time
-    with compile.backend("c"):
+    with compiler.backend("c"):
         on_c = model.loss(X, Y)
     np.testing.assert_allclose(on_c, on_jax, rtol=1e-9)
     assert all(type(internal(p)) is np.ndarray for p in model.params.values())
@@ -75,8 +76,8 @@ def test_a_c_function_runs_on_parameters_that_a_jax_function_left_on_the_device(
 def test_updates_of_other_shared_variables_are_stored_as_aesara_stores_them():
     counter = aesara.shared(np.zeros(2), name="counter")
     step = at.scalar("step", dtype="float64")
-    with compile.backend("jax"):
-        increment = compile.function([step], [], updates=[(counter, counter + step)])
+    with compiler.backend("jax"):
+        increment = compiler.function([step], [], updates=[(counter, counter + step)])
     increment(1.5)
     increment(1.0)
     assert type(counter.get_value(return_internal_type=True)) is np.ndarray

@@ -18,10 +18,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import aerann
-from aerann import compile
-from aerann.corpora import agreement_sentences
+from aerann.backend import compiler
+from aerann.data.corpora import agreement_sentences
+from aerann.data.text import training_data, Vocabulary
 from aerann.models import LanguageModel
-from aerann.text import Vocabulary, training_data
 
 PLUGIN = Path(__file__).resolve().parents[1] / "plugins" / "aerann-mgu"
 
@@ -84,7 +84,7 @@ def mgu_loss_and_gradients(plugin_paths):
     symbols = [p.type() for p in shared]
     X, Y, mask = at.imatrix("X"), at.imatrix("Y"), at.matrix("mask")
     loss = model.symbolic_loss(X, Y, mask)
-    fn = compile.function([X, Y, mask] + symbols, [loss] + aesara.grad(loss, shared), givens=list(zip(shared, symbols)))
+    fn = compiler.function([X, Y, mask] + symbols, [loss] + aesara.grad(loss, shared), givens=list(zip(shared, symbols)))
     return fn, list(model.params)
 
 

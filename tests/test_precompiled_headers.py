@@ -11,7 +11,7 @@ from aesara.graph.fg import FunctionGraph
 from aesara.link.c.basic import CLinker
 from aesara.link.c.cmodule import GCC_compiler
 
-from aerann import precompiled_headers
+from aerann.backend import precompiled_headers
 
 
 @pytest.fixture

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from aerann import units
-from aerann.hooks import ENTRY_POINT_GROUP, hookimpl
 from aerann.units import PluginWarning, Registry, UnitConflictError
+from aerann.units.hooks import ENTRY_POINT_GROUP, hookimpl
 
 PLUGINS = {
     "aerann_test_good": """
         import aerann
-        from aerann.hooks import hookimpl
+        from aerann.units.hooks import hookimpl
 
         class Tiny(aerann.units.RecurrentUnit):
             name = "tiny"
@@ -37,7 +37,7 @@ PLUGINS = {
     """,
     "aerann_test_bad": """
         import aerann
-        from aerann.hooks import hookimpl
+        from aerann.units.hooks import hookimpl
 
         class NoStates(aerann.units.RecurrentUnit):
             name = "nostates"
@@ -56,7 +56,7 @@ PLUGINS = {
     """,
     "aerann_test_clash": """
         import aerann
-        from aerann.hooks import hookimpl
+        from aerann.units.hooks import hookimpl
 
         class OtherElman(aerann.units.RecurrentUnit):
             name = "elman"

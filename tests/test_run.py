@@ -1,4 +1,4 @@
-"""Training runs (aerann.run): checkpoints that survive Ctrl-C and SIGKILL, exact resume, NaN rollback, metrics, plots.
+"""Training runs (aerann.training.run): checkpoints that survive Ctrl-C and SIGKILL, exact resume, NaN rollback, metrics, plots.
 
 One small Elman language model, compiled once in this process (module
 fixture); the interrupted runs are real processes that are sent SIGINT and
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aerann import run
+from aerann.training import run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,10 +26,10 @@ SCRIPT = '''
 import sys
 import time
 
-from aerann import run
-from aerann.corpora import agreement_sentences
+from aerann.data.corpora import agreement_sentences
+from aerann.data.text import training_data, Vocabulary
 from aerann.models import LanguageModel
-from aerann.text import Vocabulary, training_data
+from aerann.training import run
 
 SETTINGS = dict(epochs=3, batch_size=4, optimizer="rmsprop", learning_rate=0.01, seed=5,
                 checkpoint_every=3, keep=2, log_every=2, progress=False)
@@ -348,7 +348,8 @@ def test_fit_undoes_a_non_finite_step_too_and_stops_after_repeated_failures(scri
 
 
 def test_early_stopping_after_patience_epochs_restores_the_best_epoch(script):
-    from aerann import engine, training_settings
+    from aerann.training import engine
+    from aerann.training import settings as training_settings
 
     _, module = script
     model, X, Y, _ = module.setup()

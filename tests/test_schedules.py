@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aerann import schedules
+from aerann.training import schedules
 
 losses = st.lists(st.floats(0.1, 10.0, allow_nan=False), min_size=1, max_size=30)
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from aesara.tensor.extra_ops import broadcast_shape
 
-from aerann import static_shapes
+from aerann.backend import static_shapes
 
 
 def scan_over(x):

@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from aerann import LanguageModel, batching, run
+from aerann import LanguageModel
+from aerann.data import batching
+from aerann.training import run
 
 V = 7
 

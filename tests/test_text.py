@@ -8,7 +8,7 @@ import nltk.data
 import numpy as np
 import pytest
 
-from aerann.text import (
+from aerann.data.text import (
     SENTENCE_END,
     SENTENCE_START,
     UNKNOWN_TOKEN,
@@ -27,7 +27,7 @@ def no_nltk_data(monkeypatch):
     """Fail any test that downloads or even looks up NLTK's data files."""
 
     def refuse(*args, **kwargs):
-        raise AssertionError("aerann.text must need no NLTK data and never download it")
+        raise AssertionError("aerann.data.text must need no NLTK data and never download it")
 
     monkeypatch.setattr(nltk, "download", refuse)
     monkeypatch.setattr(nltk.downloader.Downloader, "download", refuse)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aerann import text, token_cache
+from aerann.data import text, token_cache
 
 
 @pytest.fixture
@@ -78,9 +78,9 @@ def test_an_unreadable_entry_is_removed_and_the_text_tokenised_again(cache, dama
     elif damage == "not an npz":
         entry.write_text("hello")
     else:
-        token_cache.io.save_arrays(entry, {"indices": [0, 1], "lengths": [5]},
+        token_cache.files.save_arrays(entry, {"indices": [0, 1], "lengths": [5]},
                                    {"kind": token_cache.KIND, "words": ["a", "b"]})
-    with caplog.at_level(logging.WARNING, logger="aerann.token_cache"):
+    with caplog.at_level(logging.WARNING, logger="aerann.data.token_cache"):
         assert text.tokenize(sample) == expected
     assert "removing" in caplog.text
     assert token_cache.load(entry) == expected  # kept again, readable

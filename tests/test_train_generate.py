@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from aerann import LanguageModel, RNNNumpy, RNNTheano, generate_sentence, train_with_sgd
-from aerann.corpora import agreement_sentences
-from aerann.text import SENTENCE_END, SENTENCE_START, UNKNOWN_TOKEN, Vocabulary, training_data
+from aerann import generate_sentence, LanguageModel, RNNNumpy, RNNTheano, train_with_sgd
+from aerann.data.corpora import agreement_sentences
+from aerann.data.text import SENTENCE_END, SENTENCE_START, training_data, UNKNOWN_TOKEN, Vocabulary
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,7 @@ class FixedModel:
 
 
 class TinyVocabulary:
-    """The part of aerann.text.Vocabulary that generation needs."""
+    """The part of aerann.data.text.Vocabulary that generation needs."""
 
     index_to_word = [SENTENCE_START, SENTENCE_END, "a", "b", UNKNOWN_TOKEN]
     word_to_index = {w: i for i, w in enumerate(index_to_word)}

@@ -13,7 +13,7 @@ from aerann import (
     load_model_parameters_theano,
     save_model_parameters_theano,
 )
-from aerann.compile import function as compile_function
+from aerann.backend.compiler import function as compile_function
 
 WORDS, HIDDEN, TRUNCATE = 40, 6, 3
 X = [0, 5, 3, 7, 2, 9, 11, 4]
@@ -119,7 +119,7 @@ def test_truncation_is_the_gradient_of_the_last_steps(truncated):
     assert not np.allclose(truncated.bptt(X, Y)[2], twin.bptt(X, Y)[2])
     import aerann.tutorial
 
-    assert "truncates per output step" in aerann.tutorial.__doc__.replace("\n", " ")
+    assert "truncates per output step" in aerann.tutorial.rnn_theano.__doc__.replace("\n", " ")
 
 
 def test_gradient_check_theano_passes(untruncated, truncated):

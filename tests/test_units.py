@@ -4,7 +4,8 @@ import aesara.tensor as at
 import numpy as np
 import pytest
 
-from aerann import compile, units
+from aerann import units
+from aerann.backend import compiler
 from aerann.units import RecurrentUnit
 
 N_IN, N_OUT, BATCH = 3, 4, 2
@@ -93,7 +94,7 @@ def test_one_step_equals_the_books_equations(name, activation):
     x = at.matrix("x")
     prev = [at.matrix(s) for s in unit.states]
     new = unit.step(x, *prev)
-    fn = compile.function([x, *prev], list(new) if isinstance(new, tuple) else [new])
+    fn = compiler.function([x, *prev], list(new) if isinstance(new, tuple) else [new])
     values = [rng.normal(size=(BATCH, N_IN))] + [rng.normal(size=(BATCH, N_OUT)) for _ in unit.states]
     params = {p: v.get_value() for p, v in unit.params.items()}
     expected = book_step(name, params, *values, f=NUMPY_ACTIVATIONS[activation])

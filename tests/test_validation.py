@@ -1,11 +1,11 @@
-"""aerann.validation: bad input is refused with a message that names it, good input passes unchanged."""
+"""aerann.data.validation: bad input is refused with a message that names it, good input passes unchanged."""
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aerann.validation import as_index_sequence, check_dataset, check_pair, finite_float, positive_int
+from aerann.data.validation import as_index_sequence, check_dataset, check_pair, finite_float, positive_int
 
 
 @given(st.integers(1, 50).flatmap(lambda n: st.tuples(st.just(n), st.lists(st.integers(0, n - 1), min_size=1))))

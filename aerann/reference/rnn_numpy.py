@@ -15,8 +15,8 @@ exactly when k >= len(x).
 
 import numpy as np
 
-from aerann.gradient_check import check_parameters
-from aerann.validation import as_index_sequence, check_dataset, check_pair, finite_float, positive_int
+from aerann.data.validation import as_index_sequence, check_dataset, check_pair, finite_float, positive_int
+from aerann.tutorial.gradient_check import check_parameters
 
 
 def softmax(x: np.ndarray) -> np.ndarray:

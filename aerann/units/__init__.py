@@ -6,7 +6,7 @@ The registry loads on first use; ``reload()`` loads it again (after
 installing a plugin, say, or in tests).
 """
 
-from aerann.units.base import ACTIVATIONS, RecurrentUnit, get_activation
+from aerann.units.base import ACTIVATIONS, get_activation, RecurrentUnit
 from aerann.units.registry import PluginError, PluginWarning, Registry, UnitConflictError
 
 _registry = {}

@@ -19,8 +19,8 @@ import aesara
 import aesara.tensor as at
 import numpy as np
 
-from aerann import parameters
-from aerann.validation import positive_int
+from aerann.backend import parameters
+from aerann.data.validation import positive_int
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

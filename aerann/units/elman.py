@@ -1,7 +1,7 @@
 """The Elman unit (the book's simple recurrent unit): h = f(x Wx + h_prev Wh + bh)."""
 
-from aerann.hooks import hookimpl
-from aerann.units.base import RecurrentUnit, get_activation
+from aerann.units.base import get_activation, RecurrentUnit
+from aerann.units.hooks import hookimpl
 
 
 class Elman(RecurrentUnit):

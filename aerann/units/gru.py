@@ -6,8 +6,8 @@ hhat = f(x Wxh + (r * h_prev) Whh + bh), h = (1 - z) h_prev + z hhat.
 
 import aesara.tensor as at
 
-from aerann.hooks import hookimpl
-from aerann.units.base import RecurrentUnit, get_activation
+from aerann.units.base import get_activation, RecurrentUnit
+from aerann.units.hooks import hookimpl
 
 GATES = ("r", "z", "h")
 

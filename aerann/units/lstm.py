@@ -8,8 +8,8 @@ Wci, Wcf, Wco are full (n_out, n_out) matrices, as in the book.
 
 import aesara.tensor as at
 
-from aerann.hooks import hookimpl
-from aerann.units.base import RecurrentUnit, get_activation
+from aerann.units.base import get_activation, RecurrentUnit
+from aerann.units.hooks import hookimpl
 
 GATES = ("i", "f", "c", "o")
 

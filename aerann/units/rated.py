@@ -6,8 +6,8 @@ h = (1 - z) h_prev + z hhat.
 
 import aesara.tensor as at
 
-from aerann.hooks import hookimpl
-from aerann.units.base import RecurrentUnit, get_activation
+from aerann.units.base import get_activation, RecurrentUnit
+from aerann.units.hooks import hookimpl
 
 
 class Rated(RecurrentUnit):

@@ -22,8 +22,8 @@ import warnings
 
 import pluggy
 
-from aerann.hooks import ENTRY_POINT_GROUP, PROJECT, UnitHooks
 from aerann.units.base import RecurrentUnit
+from aerann.units.hooks import ENTRY_POINT_GROUP, PROJECT, UnitHooks
 
 BUILTIN_MODULES = ("aerann.units.elman", "aerann.units.rated", "aerann.units.gru", "aerann.units.lstm")
 

@@ -33,8 +33,8 @@ import aesara
 import aesara.tensor as at
 import numpy as np
 
-from aerann import parameters
-from aerann.validation import finite_float
+from aerann.backend import parameters
+from aerann.data.validation import finite_float
 
 
 def _zeros_like(param, what="state"):

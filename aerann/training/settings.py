@@ -6,8 +6,8 @@ the check runs before anything is compiled, read or written.
 
 from dataclasses import dataclass
 
-from aerann import optim, schedules
-from aerann.validation import finite_float, positive_int
+from aerann.data.validation import finite_float, positive_int
+from aerann.training import optim, schedules
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from aerann import corpora
-from aerann.generate import generate_sentence
+from aerann.data import corpora
+from aerann.data.text import training_data, Vocabulary
 from aerann.reference.rnn_numpy import RNNNumpy
-from aerann.text import Vocabulary, training_data
-from aerann.train import train_with_sgd
-from aerann.tutorial import RNNTheano, load_model_parameters_theano, save_model_parameters_theano
+from aerann.tutorial import load_model_parameters_theano, RNNTheano, save_model_parameters_theano
+from aerann.tutorial.generate import generate_sentence
+from aerann.tutorial.sgd import train_with_sgd
 
 MODEL_FILE = "rnn-theano.npz"
 VOCABULARY_FILE = "vocabulary.json"

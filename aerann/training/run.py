@@ -25,7 +25,7 @@ resumed run ends with the same parameters, bit for bit, as one that was never
 stopped.  Ctrl-C finishes the current step, saves a checkpoint and raises
 :class:`Interrupted`.
 
-The loop is :class:`aerann.engine.Trainer`'s, the same as ``fit``'s: a
+The loop is :class:`aerann.training.engine.Trainer`'s, the same as ``fit``'s: a
 step whose loss is NaN or infinite is undone and retried at half the
 learning rate (``max_failures`` failures in a row stop the run with
 :class:`TrainingError`, after saving the last good state), the schedule
@@ -47,9 +47,11 @@ from pathlib import Path
 
 import numpy as np
 
-from aerann import engine, io, training_settings
-from aerann.engine import Interrupted, TrainingError  # noqa: F401 (part of this module's API)
-from aerann.validation import finite_float, positive_int
+from aerann.data import files
+from aerann.data.validation import finite_float, positive_int
+from aerann.training import engine
+from aerann.training import settings as training_settings
+from aerann.training.engine import Interrupted, TrainingError  # noqa: F401 (part of this module's API)
 
 RUN_FILE = "run.json"
 METRICS_FILE = "metrics.jsonl"
@@ -123,7 +125,7 @@ class Checkpoint:
 
 def load_checkpoint(path) -> Checkpoint:
     """Read a checkpoint; ValueError (naming the file) for anything that is not a whole checkpoint."""
-    arrays, metadata = io.load_arrays(path)
+    arrays, metadata = files.load_arrays(path)
     check_checkpoint_metadata(path, metadata)
     params = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
     state = {k: v for k, v in arrays.items() if not k.startswith("param/")}
@@ -262,7 +264,7 @@ def plot(out, path=None) -> Path:
     if train or validation:
         axes.legend()
     path = Path(path) if path is not None else out / PLOT_FILE
-    return io.write_atomic(path, lambda p: figure.savefig(p, format="png"))
+    return files.write_atomic(path, lambda p: figure.savefig(p, format="png"))
 
 
 # -- the run -----------------------------------------------------------------------------
@@ -321,7 +323,7 @@ class _RunTrainer(engine.Trainer):
             "training": {**self.record(), "settings": self.run_settings},
             "aerann_version": aerann.__version__,
         }
-        io.save_arrays(path, arrays, metadata)
+        files.save_arrays(path, arrays, metadata)
         for old in checkpoints(self.out)[: -self.keep]:
             old.unlink(missing_ok=True)
         self.last_checkpoint, self.last_checkpoint_time = path, time.monotonic()
@@ -401,10 +403,10 @@ def train(
     """Train ``model`` on (X, Y) in the run folder ``out``; see the module's docs for what it holds.
 
     ``validation`` is an optional (X, Y) pair scored after every epoch.
-    ``optimizer`` is one of :data:`aerann.optim.OPTIMIZERS` with its
+    ``optimizer`` is one of :data:`aerann.training.optim.OPTIMIZERS` with its
     ``options`` (e.g. ``{"mu": 0.9}`` for momentum); ``reg`` is the L2 weight,
     ``clip`` a maximum global gradient norm; ``schedule`` (one of
-    :data:`aerann.schedules.SCHEDULES`, with ``schedule_options``) sets each
+    :data:`aerann.training.schedules.SCHEDULES`, with ``schedule_options``) sets each
     epoch's learning rate; ``patience`` stops the run after that many epochs
     without a lower validation loss, and ``restore_best`` saves the best
     epoch's parameters as the final model (the best model is in best.npz
@@ -594,8 +596,8 @@ def _train_in(trainer, out, checkpoint, created, given, epochs, settings, run_se
     try:
         if checkpoint is None:
             for name, write in (given["files"] or {}).items():
-                io.write_atomic(out / name, write)
-            io.write_json_atomic(out / RUN_FILE, {
+                files.write_atomic(out / name, write)
+            files.write_json_atomic(out / RUN_FILE, {
                 "format": "aerann-run",
                 "version": 1,
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -34,8 +34,8 @@ import warnings
 
 import aesara
 
-from aerann import jax_ops
-from aerann.jax_ops import concrete_int, jax_dtype
+from aerann.backend import jax_ops
+from aerann.backend.jax_ops import concrete_int, jax_dtype
 
 _state = {"registered": False}
 
@@ -65,7 +65,7 @@ def unroll() -> int:
 def register() -> None:
     """Make Aesara's JAX linker run ``Scan`` with :func:`jax_funcify_scan`.
 
-    Also registers :mod:`aerann.jax_ops` and turns on JAX's 64-bit mode when
+    Also registers :mod:`aerann.backend.jax_ops` and turns on JAX's 64-bit mode when
     ``floatX`` is float64 (as Aesara does on import), since JAX would
     otherwise silently compute float64 graphs in float32.  In float32 (64-bit
     mode off) it silences JAX's warning about the float64 accumulators that

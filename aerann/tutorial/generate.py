@@ -58,7 +58,7 @@ def generate_sentence(model, vocab, min_length=0, max_length=50, rng=None) -> li
     until ``min_length`` words exist.  Sampling stops at SENTENCE_END or after
     ``max_length`` words, so it always ends.  ``vocab`` needs
     ``index_to_word``, ``start_index``, ``end_index`` and ``unknown_index``
-    (an aerann.text.Vocabulary).  ``rng`` is a seed or numpy Generator;
+    (an aerann.data.text.Vocabulary).  ``rng`` is a seed or numpy Generator;
     None draws from the global ``np.random`` as the tutorial does, so that
     ``np.random.seed`` makes the sentence reproducible.  Returns the words, without the start and end tokens.
     """

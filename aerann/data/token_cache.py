@@ -6,7 +6,7 @@ expressions to every sentence, all in pure Python, so the cost grows with
 every character.  A program that trains, then evaluates or generates on the
 same corpus (or an example run twice) would pay it each time.
 
-An entry holds the result of :func:`aerann.text.tokenize_documents` for
+An entry holds the result of :func:`aerann.data.text.tokenize_documents` for
 one list of documents: the distinct tokens, in order of first appearance,
 and the sentences as indices into them.  Its key is a SHA-256 of the
 documents themselves, whether they are lower-cased, the amount of text
@@ -15,7 +15,7 @@ tokenizer never reads a stale entry.  Texts shorter than
 :data:`MIN_CHARACTERS` tokenise faster than an entry is read and are not
 kept.
 
-Entries are model-style npz files (:mod:`aerann.io`: written atomically,
+Entries are model-style npz files (:mod:`aerann.data.files`: written atomically,
 read without unpickling) in ``aerann-tokens`` under Aesara's base compile
 directory (``~/.aesara``), beside the compiled functions; deleting the
 folder empties it, and ``AERANN_TOKEN_CACHE=0`` turns it off.  An entry
@@ -33,7 +33,7 @@ import nltk
 import numpy as np
 
 import aerann
-from aerann import io
+from aerann.data import files
 
 _log = logging.getLogger(__name__)
 FORMAT = 1  # of an entry; part of every key
@@ -77,7 +77,7 @@ def load(path: Path):
     if not path.is_file():
         return None
     try:
-        arrays, metadata = io.load_arrays(path)
+        arrays, metadata = files.load_arrays(path)
         if metadata.get("kind") != KIND:
             raise ValueError("not a token file")
         words = np.array(metadata["words"], dtype=object)
@@ -102,7 +102,7 @@ def store(path: Path, sentences) -> bool:
     lengths = np.array([len(sentence) for sentence in sentences], dtype=np.int64)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        io.save_arrays(path, {"indices": indices, "lengths": lengths}, {"kind": KIND, "words": list(index)})
+        files.save_arrays(path, {"indices": indices, "lengths": lengths}, {"kind": KIND, "words": list(index)})
         return True
     except OSError as error:
         _log.debug("not keeping the tokens of %s: %s", path.name, error)

@@ -4,7 +4,7 @@ Nothing is downloaded and no data file ships with aerann.
 
 - ``pydoc``: the help texts of the standard library (``pydoc_data.topics``,
   about 65k words), cut down to their running prose (:func:`pydoc_text`) and
-  tokenised by :mod:`aerann.text`.
+  tokenised by :mod:`aerann.data.text`.
 - ``agreement``: sentences of a small probabilistic grammar in which every
   verb agrees in number with its subject, and relative clauses may separate a
   subject from its verb ("the dog that the cats chase runs .").  Its entropy
@@ -18,7 +18,7 @@ import re
 
 import numpy as np
 
-from aerann.text import SENTENCE_END, SENTENCE_START, tokenize
+from aerann.data.text import SENTENCE_END, SENTENCE_START, tokenize
 
 NAMES = ("pydoc", "agreement")
 

@@ -17,8 +17,8 @@ small JSON dict (:meth:`Schedule.state`), so a checkpoint holds it and a
 resumed run continues the schedule exactly.
 """
 
-from aerann.optim import Option
-from aerann.validation import positive_int
+from aerann.data.validation import positive_int
+from aerann.training.optim import Option
 
 
 class Schedule:

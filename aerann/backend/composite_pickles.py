@@ -8,7 +8,7 @@ rebuilds its scalar ``FunctionGraph`` and regenerates its C code the first
 time it is hashed.  Two things unpickle many of them in every new process:
 Aesara's C module cache, which reads the key of every module it holds
 (``key.pkl``) the first time a process compiles or loads a C function, and
-:mod:`aerann.function_cache`, whose stored functions hold their fused
+:mod:`aerann.backend.function_cache`, whose stored functions hold their fused
 kernels.  With a few hundred modules in the cache, most of the time a new
 process spent reading the cache went to regenerating code already known.
 

@@ -20,7 +20,7 @@ scan gradient contains (Aesara's conversion fails on them); ``Argmax`` and
 ``Split``, which Aesara does not convert at all; assertions
 (``CheckAndRaise``) checked at trace time when their condition is concrete,
 instead of dropped; and aerann's own fused softmax cross-entropy Ops
-(aerann.crossentropy).
+(aerann.backend.crossentropy).
 """
 
 import numpy as np
@@ -391,7 +391,7 @@ def register() -> None:
         Subtensor,
     )
 
-    from aerann.crossentropy import SoftmaxCrossEntropy, SoftmaxCrossEntropyGrad
+    from aerann.backend.crossentropy import SoftmaxCrossEntropy, SoftmaxCrossEntropyGrad
 
     jax_funcify.register(FunctionGraph)(jax_funcify_function_graph)
     for op_type in (Subtensor, AdvancedSubtensor1):

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from tqdm import tqdm
 
-from aerann.validation import check_dataset, finite_float, positive_int
+from aerann.data.validation import check_dataset, finite_float, positive_int
 
 
 def train_with_sgd(

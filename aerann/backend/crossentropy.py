@@ -16,7 +16,7 @@ its loops), so a batch's softmax uses every core as the products do.
 The gradient is still Aesara's symbolic one: :meth:`SoftmaxCrossEntropy.grad`
 returns a graph (the :class:`SoftmaxCrossEntropyGrad` Op), so truncation,
 clipping and the JAX backend (which has its own implementation of both Ops,
-in :mod:`aerann.jax_ops`) see an ordinary graph.
+in :mod:`aerann.backend.jax_ops`) see an ordinary graph.
 """
 
 import os

@@ -23,7 +23,7 @@ import numpy as np
 from nltk.tokenize import NLTKWordTokenizer
 from nltk.tokenize.punkt import PunktSentenceTokenizer
 
-from aerann import token_cache
+from aerann.data import token_cache
 
 SENTENCE_START = "SENTENCE_START"
 SENTENCE_END = "SENTENCE_END"
@@ -71,7 +71,7 @@ def tokenize_documents(documents, lowercase: bool = True) -> list[list[str]]:
     One Punkt model, trained on all the documents, splits each of them; no
     sentence spans two documents.  Sentences without words are dropped.
     A large text's tokens are kept on disk and read back the next time
-    (:mod:`aerann.token_cache`).
+    (:mod:`aerann.data.token_cache`).
     """
     documents = [d for d in documents if d and d.strip()]
     if not documents:

@@ -14,7 +14,7 @@ After every epoch it scores the validation data, if any, and then:
 - keeps the parameters of the epoch with the lowest validation loss
   (``restore_best`` puts them back at the end);
 - stops early after ``patience`` epochs in a row without a lower one;
-- sets the next epoch's learning rate by its schedule (:mod:`aerann.schedules`),
+- sets the next epoch's learning rate by its schedule (:mod:`aerann.training.schedules`),
   which watches the validation loss, or the training loss without validation.
 
 A step whose loss is NaN or infinite, or whose update made a parameter
@@ -24,7 +24,7 @@ tried again; ``max_failures`` failures in a row stop training with
 :class:`TrainingError`.
 
 Everything the loop depends on is in :meth:`Trainer.record` (a JSON dict) and
-:meth:`Trainer.arrays`, so a training run (:mod:`aerann.run`) that saves them
+:meth:`Trainer.arrays`, so a training run (:mod:`aerann.training.run`) that saves them
 in a checkpoint resumes exactly.  A run adds its metrics log, checkpoints and
 the best model's file by overriding :meth:`Trainer.save_checkpoint` and
 :meth:`Trainer.on_best`; ``fit`` uses the trainer as it is.
@@ -39,7 +39,7 @@ import aesara
 import numpy as np
 from tqdm import tqdm
 
-from aerann import batching
+from aerann.data import batching
 
 
 class TrainingError(Exception):
@@ -108,7 +108,7 @@ class SequenceBatches:
 class StreamBatches:
     """Chunks of ``bptt`` steps down the columns of a token stream, in order, with the states carried.
 
-    ``columns`` is :func:`aerann.batching.stream_columns` of the stream.  An
+    ``columns`` is :func:`aerann.data.batching.stream_columns` of the stream.  An
     epoch starts from the model's learnable initial states; each chunk
     starts from the final states of the chunk before it.
     """

@@ -22,7 +22,7 @@ back through steps max(0, t - k) .. t, and every step's error reaches V.
 The two agree exactly when k >= len(x).  The compiled functions here give
 the literal in-scan tutorial graph's numbers, truncated gradients included.
 
-Every compiled function validates its arguments first (aerann.validation):
+Every compiled function validates its arguments first (aerann.data.validation):
 lists of ints are accepted like the tutorial's, while wrong lengths, empty
 sequences, indices outside the vocabulary or non-integer input raise a
 ValueError or TypeError that names the problem.
@@ -36,10 +36,11 @@ import aesara.tensor as at
 import numpy as np
 from aesara.tensor.special import softmax
 
-from aerann import compile, io, parameters
-from aerann.crossentropy import cross_entropy
-from aerann.gradient_check import check_parameters
-from aerann.validation import as_index_sequence, check_dataset, check_pair, finite_float, positive_int
+from aerann.backend import compiler, parameters
+from aerann.backend.crossentropy import cross_entropy
+from aerann.data import files
+from aerann.data.validation import as_index_sequence, check_dataset, check_pair, finite_float, positive_int
+from aerann.tutorial.gradient_check import check_parameters
 
 PARAMETER_NAMES = ("U", "V", "W")
 
@@ -122,7 +123,7 @@ class RNNTheano:
         x, y, o, o_error, (dU_x, dV, dW) = self._graph(self.bptt_truncate)
         dU = self._dense(x, dU_x)
         learning_rate = at.scalar("learning_rate")
-        fn = compile.function
+        fn = compiler.function
         self.forward_propagation = _Checked(fn([x], o, name="forward_propagation"), self._check_x)
         self.predict = _Checked(fn([x], at.argmax(o, axis=1), name="predict"), self._check_x)
         self.ce_error = _Checked(fn([x, y], o_error, name="ce_error"), self._check_pair)
@@ -159,7 +160,7 @@ class RNNTheano:
         """
         if self._full_bptt is None:
             x_, y_, _, _, (dU_x, dV, dW) = self._graph(-1)
-            self._full_bptt = compile.function([x_, y_], [self._dense(x_, dU_x), dV, dW], name="full_bptt")
+            self._full_bptt = compiler.function([x_, y_], [self._dense(x_, dU_x), dV, dW], name="full_bptt")
         return self._full_bptt(*check_pair(x, y, self.word_dim))
 
     def forward_step(self, x_t, s_t_prev=None):
@@ -168,7 +169,7 @@ class RNNTheano:
         if self._forward_step is None:
             x, s_prev = at.iscalar("x_t"), at.vector("s_t_prev", dtype=self.U.dtype)
             s = at.tanh(self.U.T[x] + at.dot(s_prev, self.W.T))
-            self._forward_step = compile.function([x, s_prev], [softmax(at.dot(s, self.V.T), axis=-1), s], name="forward_step")
+            self._forward_step = compiler.function([x, s_prev], [softmax(at.dot(s, self.V.T), axis=-1), s], name="forward_step")
         x_t = as_index_sequence([x_t], self.word_dim, "x_t")[0]
         s_t_prev = np.zeros(self.hidden_dim, dtype=self.U.dtype) if s_t_prev is None else s_t_prev
         return self._forward_step(x_t, s_t_prev)
@@ -224,7 +225,7 @@ def save_model_parameters_theano(outfile, model):
     if outfile.suffix != ".npz":
         outfile = outfile.with_name(outfile.name + ".npz")
     U, V, W = _parameter_values(model)
-    io.write_atomic(outfile, lambda temporary: io.write_npz(temporary, {"U": U, "V": V, "W": W}))
+    files.write_atomic(outfile, lambda temporary: files.write_npz(temporary, {"U": U, "V": V, "W": W}))
     print(f"Saved model parameters to {outfile}.")
     return outfile
 

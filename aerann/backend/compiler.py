@@ -35,7 +35,7 @@ from aesara.graph.rewriting.basic import node_rewriter
 from aesara.tensor.rewriting.subtensor import local_subtensor_merge
 from aesara.tensor.subtensor import Subtensor
 
-from aerann import function_cache, parameters
+from aerann.backend import function_cache, parameters
 
 BACKENDS = ("c", "jax")
 _state = {"backend": None}
@@ -91,7 +91,7 @@ def mode() -> Mode:
     """The Aesara mode of the current backend, without :data:`SKIPPED_REWRITES` and with
     aerann's own rewrites."""
     if get_backend() == "jax":
-        from aerann import jax_scan
+        from aerann.backend import jax_scan
 
         jax_scan.register()
         function_cache.keep_xla_programs()
@@ -105,10 +105,10 @@ def function(inputs, outputs, updates=None, givens=None, name=None, **kwargs):
     """Compile ``inputs -> outputs`` for the current backend.
 
     A graph compiled before for the same backend, in this process or any
-    earlier one, is loaded from :mod:`aerann.function_cache` instead of
+    earlier one, is loaded from :mod:`aerann.backend.function_cache` instead of
     being rewritten again.  Parameters stay where the backend computes: a JAX
     function keeps them on its device between calls (see
-    :mod:`aerann.parameters`).
+    :mod:`aerann.backend.parameters`).
     """
     key = shared = None
     backend_mode = mode()

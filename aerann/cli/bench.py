@@ -35,7 +35,8 @@ import aesara
 import numpy as np
 
 import aerann
-from aerann import LanguageModel, RNNNumpy, RNNTheano, aesara_setup, function_cache, generate_sentence
+from aerann import generate_sentence, LanguageModel, RNNNumpy, RNNTheano
+from aerann.backend import aesara_setup, function_cache
 
 UNITS = (("elman", "RNN"), ("gru", "GRU"), ("lstm", "LSTM"))
 GATES = {"elman": 1, "gru": 3, "lstm": 4}
@@ -303,7 +304,7 @@ def report_throughput(results, probe, vocab, embed, hidden, steps, batch) -> lis
 
 def generation_times(vocab, hidden, lengths, rounds) -> dict:
     """Median seconds to sample one sentence of each length (words -> seconds) from a GRU language model."""
-    from aerann import text  # here, not above: the GPU benchmark imports this module where NLTK is not installed
+    from aerann.data import text  # here, not above: the GPU benchmark imports this module where NLTK is not installed
 
     model = LanguageModel(vocab, hidden, layers=[("gru", hidden)], seed=0)
     words = text.Vocabulary([text.SENTENCE_START, text.SENTENCE_END, *(f"w{i}" for i in range(vocab - 3)),

@@ -10,7 +10,7 @@ Aesara's cache still holds.
 
 The key is a SHA-256 of a canonical description of the graph as built,
 before any rewrite, together with the function's inputs, outputs, updates
-and givens, the caller's settings (for :func:`aerann.compile.function`, the
+and givens, the caller's settings (for :func:`aerann.backend.compiler.function`, the
 backend and the rewrites its mode leaves out and adds), the versions of Aesara, NumPy
 and aerann, and every setting in ``aesara.config`` but the folders it keeps
 files in:
@@ -58,7 +58,7 @@ from aesara.tensor.type_other import SliceType
 from aesara.utils import Singleton
 
 import aerann
-from aerann.io import write_atomic
+from aerann.data.files import write_atomic
 
 _log = logging.getLogger(__name__)
 FORMAT = 1  # of an entry; part of every key

@@ -72,7 +72,7 @@ def _data_format(path: Path, given) -> str:
 
 def read_sentences(data=None, data_format=None, corpus=None) -> list:
     """Tokenised sentences from a file (CSV with a ``body`` column, or plain text) or an embedded corpus."""
-    from aerann import corpora, text
+    from aerann.data import corpora, text
 
     if data is not None:
         path = Path(data)
@@ -91,7 +91,7 @@ def read_labelled_csv(path, label_column="label"):
     import csv
     import io as stringio
 
-    from aerann import text
+    from aerann.data import text
 
     path = Path(path)
     if path.is_dir():
@@ -144,10 +144,10 @@ def _configure_numerics(float32: bool, backend: str) -> None:
     """floatX and the backend, before any model is built."""
     import aesara
 
-    from aerann import compile
+    from aerann.backend import compiler
 
     aesara.config.floatX = "float32" if float32 else "float64"
-    compile.set_backend(backend)
+    compiler.set_backend(backend)
 
 
 # -- train -------------------------------------------------------------------------------
@@ -160,7 +160,7 @@ def _optimizer_options(options, given) -> dict:
 
 
 def _read_run_arguments(out: Path) -> dict:
-    from aerann import run
+    from aerann.training import run
 
     path = out / run.RUN_FILE
     if not path.is_file():
@@ -178,8 +178,11 @@ def _read_run_arguments(out: Path) -> dict:
 def _train(args) -> None:
     import numpy as np
 
-    from aerann import io, run, text, training_settings, units
+    from aerann import units
+    from aerann.data import files, text
     from aerann.models import LanguageModel, SequenceClassifier
+    from aerann.training import run
+    from aerann.training import settings as training_settings
 
     out = Path(args.out)
     given = {k: getattr(args, k) for k in TRAIN_DEFAULTS if getattr(args, k) is not None}
@@ -265,12 +268,12 @@ def _train(args) -> None:
     training = [kept[i] for i in sorted(order[held:])]
     held_out = [kept[i] for i in sorted(order[:held])]
     tokens = [item[0] for item in training] if classify else training
-    files = {}
+    run_files = {}
     if args.resume:
         vocab = text.Vocabulary.load(out / VOCABULARY_FILE)
     else:
         vocab = text.Vocabulary.build(tokens, options["vocab"])
-        files[VOCABULARY_FILE] = vocab.save
+        run_files[VOCABULARY_FILE] = vocab.save
         if options["vocab"] > len(vocab):
             print(f"note: --vocab {options['vocab']} is more than the {vocab.distinct_words} distinct words of "
                   f"{source}: the vocabulary has {len(vocab)} entries", file=sys.stderr)
@@ -278,7 +281,7 @@ def _train(args) -> None:
         classes = sorted({label for _, label in kept})
         if len(classes) < 2:
             raise CommandError(f"{source}: --task classify needs at least two labels, found {classes}")
-        files[LABELS_FILE] = lambda path: path.write_text(json.dumps(classes), encoding="utf-8")
+        run_files[LABELS_FILE] = lambda path: path.write_text(json.dumps(classes), encoding="utf-8")
 
         def encode(pairs):
             X = [vocab.encode(document) for document, _ in pairs]
@@ -308,7 +311,7 @@ def _train(args) -> None:
         path = out / run.RUN_FILE
         stored = json.loads(path.read_text(encoding="utf-8"))
         stored["info"]["arguments"].update((k, options[k]) for k in RESUME_MAY_CHANGE)
-        io.write_json_atomic(path, stored)
+        files.write_json_atomic(path, stored)
     common = dict(
         out=out,
         model_metadata={"vocabulary": list(vocab.index_to_word)},
@@ -330,7 +333,7 @@ def _train(args) -> None:
         progress=args.progress,
         plot_loss=not args.no_plot,
         run_info={"command": "aerann train", "arguments": options},
-        files=files or None,
+        files=run_files or None,
         resume_learning_rate=given.get("lr") if args.resume else None,
     )
     try:
@@ -354,7 +357,7 @@ def _train(args) -> None:
 # -- evaluate, generate, plot ------------------------------------------------------------------
 def _load_model(model_arg, vocab_arg):
     """(model, vocabulary, model path) of a model saved by 'aerann train' (or one of its checkpoints)."""
-    from aerann import io, text
+    from aerann.data import files, text
     from aerann.models import RecurrentModel
 
     model_path = Path(model_arg)
@@ -362,7 +365,7 @@ def _load_model(model_arg, vocab_arg):
         model_path = model_path / "model.npz"
     if not model_path.is_file():
         raise CommandError(f"no model file at {model_path}")
-    _, metadata = io.load_arrays(model_path)
+    _, metadata = files.load_arrays(model_path)
     model = RecurrentModel.load(model_path)
     folder = model_path.parent.parent if model_path.parent.name == "checkpoints" else model_path.parent
     vocab_path = Path(vocab_arg) if vocab_arg else folder / VOCABULARY_FILE
@@ -405,7 +408,7 @@ def _labels(model_path: Path, n_classes: int) -> list:
 def _evaluate(args) -> None:
     import numpy as np
 
-    from aerann import text
+    from aerann.data import text
     from aerann.models import SequenceClassifier
 
     if (args.data is None) == (args.corpus is None):
@@ -434,13 +437,14 @@ def _evaluate(args) -> None:
 
 
 def _generate(args) -> None:
-    from aerann import demo, io
-    from aerann.generate import generate_sentence
+    from aerann.data import files
+    from aerann.tutorial import demo
+    from aerann.tutorial.generate import generate_sentence
 
     if args.count < 1:
         raise CommandError("--count must be positive")
     model_path = Path(args.model)
-    if model_path.is_dir() or io.is_model_file(model_path):
+    if model_path.is_dir() or files.is_model_file(model_path):
         import numpy as np
 
         model, vocab = _load_language_model(model_path, args.vocab)
@@ -454,7 +458,7 @@ def _generate(args) -> None:
 
 
 def _plot(args) -> None:
-    from aerann import run
+    from aerann.training import run
 
     folder = Path(args.run)
     if not folder.is_dir():
@@ -464,7 +468,7 @@ def _plot(args) -> None:
 
 # -- demo, units, bench --------------------------------------------------------------------
 def _demo(args) -> None:
-    from aerann import demo
+    from aerann.tutorial import demo
 
     demo.run(
         out=Path(args.out),
@@ -493,11 +497,11 @@ def _units(args) -> None:
 
 def _bench(args) -> int:
     try:
-        from aerann import bench
+        from aerann.cli import bench
     except ModuleNotFoundError as error:
-        if error.name != "aerann.bench":
+        if error.name != "aerann.cli.bench":
             raise
-        raise CommandError("the benchmark is not available in this installation (no aerann.bench module)") from None
+        raise CommandError("the benchmark is not available in this installation (no aerann.cli.bench module)") from None
     return bench.main(args.bench_args)
 
 
@@ -520,7 +524,7 @@ def _add_model_arguments(command) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from aerann import optim, schedules
+    from aerann.training import optim, schedules
 
     parser = argparse.ArgumentParser(
         prog="aerann",
@@ -696,7 +700,7 @@ def main(argv=None) -> int:
         args = parse_arguments(argv)
     except SystemExit as exit_:  # usage errors (2) and --help (0)
         return exit_.code if isinstance(exit_.code, int) else 2
-    from aerann import run
+    from aerann.training import run
 
     try:
         code = args.handler(args)
@@ -723,7 +727,3 @@ def main(argv=None) -> int:
         )
         return 1
     return code if isinstance(code, int) else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

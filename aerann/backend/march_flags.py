@@ -28,7 +28,7 @@ from pathlib import Path
 import aesara
 from aesara.link.c import cmodule
 
-from aerann.io import write_json_atomic
+from aerann.data.files import write_json_atomic
 
 _log = logging.getLogger(__name__)
 FORMAT = 1  # of a file; part of its name
