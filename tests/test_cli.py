@@ -1,5 +1,7 @@
 """The aerann command: every subcommand works, explains itself, and fails in one line with the right exit code."""
 
+import errno
+import gc
 import json
 import re
 import subprocess
@@ -131,6 +133,24 @@ def test_a_resumed_run_keeps_its_settings_and_a_run_folder_is_not_reused(tmp_pat
     assert "already holds a run: continue it with --resume" in capsys.readouterr().err
     assert main(["train", "--out", str(tmp_path / "none"), "--resume"]) == 1
     assert "there is no run to resume" in capsys.readouterr().err
+
+
+def test_a_full_disk_during_a_checkpoint_is_one_line_and_leaves_no_half_files(tmp_path, capsys, monkeypatch):
+    real_write = np.lib.format.write_array
+
+    def fill_the_disk(stream, array, **kwargs):
+        real_write(stream, array, **kwargs)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    monkeypatch.setattr(np.lib.format, "write_array", fill_the_disk)
+    assert main(["train", *TINY, "--epochs", "1", "--out", str(tmp_path / "run")]) == 1
+    gc.collect()
+    err = capsys.readouterr().err
+    assert err == "aerann train: error: [Errno 28] No space left on device\n"
+    assert unraisable == []  # no "Exception ignored in ZipFile.__del__"
+    assert not list((tmp_path / "run").rglob(".*.tmp")) and not run.checkpoints(tmp_path / "run")
 
 
 def test_ctrl_c_during_train_is_one_line_naming_the_checkpoint(tmp_path, capsys, monkeypatch):
