@@ -291,3 +291,25 @@ def test_a_plugin_that_raises_on_import_is_named_and_the_others_still_work(broke
     assert not out.exists()
     with pytest.raises(ValueError, match=re.escape(expected)):
         LanguageModel(V, 4, layers=[("boom", 4)])
+
+
+@pytest.mark.parametrize("argv, kwargs", [
+    (["--lr", "0"], {"learning_rate": 0}),
+    (["--reg", "-1"], {"reg": -1}),
+    (["--clip", "-2"], {"clip": -2}),
+    (["--optimizer", "nesterov", "--momentum", "1.5"], {"optimizer": "nesterov", "options": {"mu": 1.5}}),
+    (["--optimizer", "adam", "--momentum", "0.5"], {"optimizer": "adam", "options": {"mu": 0.5}}),
+    (["--patience", "0"], {"patience": 0}),
+])
+def test_fit_the_run_and_the_command_give_one_message_for_a_bad_training_option(argv, kwargs, tmp_path, capsys):
+    data = tmp_path / "hello.txt"
+    data.write_text("Hello there. Bye now.")
+    with pytest.raises(ValueError) as from_fit:
+        tiny_model().fit([[1, 2]], [[2, 3]], **kwargs)
+    with pytest.raises(ValueError) as from_run:
+        run.train(tiny_model(), [[1, 2]], [[2, 3]], tmp_path / "out", **kwargs)
+    assert main(fill(TRAIN, tmp_path, data, tmp_path / "run") + argv) == 1
+    printed = capsys.readouterr().err.splitlines()[-1]
+    assert str(from_fit.value) == str(from_run.value)
+    assert printed == f"aerann train: error: {from_fit.value}"
+    assert not (tmp_path / "out").exists() and not (tmp_path / "run").exists()
