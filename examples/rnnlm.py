@@ -28,13 +28,13 @@ from _common import Timer, out_dir, parser, write_results
 import aerann
 from aerann.data import corpora
 from aerann.data.text import (
-    read_comments_csv,
-    read_text,
     SENTENCE_END,
     SENTENCE_START,
-    training_data,
     UNKNOWN_TOKEN,
     Vocabulary,
+    read_comments_csv,
+    read_text,
+    training_data,
 )
 from aerann.tutorial.demo import print_pair, step_time
 

@@ -30,13 +30,13 @@ from _common import Timer, out_dir, parser, pyplot, write_results
 import aerann
 from aerann.data import corpora
 from aerann.data.text import (
-    read_comments_csv,
-    read_text,
     SENTENCE_END,
     SENTENCE_START,
-    training_data,
     UNKNOWN_TOKEN,
     Vocabulary,
+    read_comments_csv,
+    read_text,
+    training_data,
 )
 
 # Analogies the help texts can answer (a is to b as c is to ?); --analogy adds others.

@@ -271,6 +271,8 @@ class Trainer:
         failures = 0
         good = self.snapshot()
         window = {"loss": 0.0, "targets": 0, "tokens": 0, "time": 0.0}
+        if self.settings.patience is not None and self.waited >= self.settings.patience:
+            self.stopped_early = True  # resumed for more epochs after its patience ran out on its last one
         try:
             while self.epoch < self.epochs and not self.stopped_early:
                 if self.epoch_rng_state is None:
