@@ -56,7 +56,8 @@ TRAIN_DEFAULTS = {
     "log_every": 10,
 }
 # What a resumed run may change without breaking the exact continuation.
-RESUME_MAY_CHANGE = ("epochs", "checkpoint_every", "checkpoint_minutes", "keep", "log_every", "backend", "lr")
+RESUME_MAY_CHANGE = ("epochs", "checkpoint_every", "checkpoint_minutes", "keep", "log_every", "backend", "lr",
+                     "restore_best")
 
 
 def _option(name: str) -> str:
