@@ -21,6 +21,7 @@ import aerann
 from aerann.cli import main
 from aerann.data import files, text
 from aerann.models import LanguageModel
+from aerann.tutorial.generate import beam_search, generate_sentence
 from aerann.training import run
 
 V = 10  # vocabulary of the API model
@@ -205,6 +206,22 @@ CASES = [
          r"unknown schedule 'cosine': choose one of none, halve-on-rise, plateau, step", code=2),
     Case("bad layer list", write("hello.txt", "Hello there."), TRAIN + ["--layers", "gru:big"],
          r"--layers: expected a count or a list like gru:64,lstm:32, got 'gru:big'"),
+    Case("a temperature of 0", saved_model, ["generate", "--model", "{input}", "--temperature", "0"],
+         r"temperature must be positive, got 0",
+         lambda tmp, p: generate_sentence(LanguageModel.load(p), text.Vocabulary.load(tmp / "vocabulary.json"),
+                                          temperature=0), ValueError, r"temperature must be positive, got 0"),
+    Case("top-k below 1", saved_model, ["generate", "--model", "{input}", "--top-k", "0"],
+         r"top_k must be at least 1, got 0",
+         lambda tmp, p: generate_sentence(LanguageModel.load(p), text.Vocabulary.load(tmp / "vocabulary.json"),
+                                          top_k=0), ValueError, r"top_k must be at least 1, got 0"),
+    Case("top-p above 1", saved_model, ["generate", "--model", "{input}", "--top-p", "1.5"],
+         r"top_p must be in \(0, 1\], got 1.5",
+         lambda tmp, p: generate_sentence(LanguageModel.load(p), text.Vocabulary.load(tmp / "vocabulary.json"),
+                                          top_p=1.5), ValueError, r"top_p must be in \(0, 1\], got 1.5"),
+    Case("a beam of width 0", saved_model, ["generate", "--model", "{input}", "--beam", "0"],
+         r"beam must be at least 1, got 0",
+         lambda tmp, p: beam_search(LanguageModel.load(p), text.Vocabulary.load(tmp / "vocabulary.json"),
+                                    beam_width=0), ValueError, r"beam_width must be at least 1, got 0"),
     Case("vocabulary that does not fit the model", saved_model,
          ["evaluate", "--model", "{input}", "--vocab", "{tmp}/other.json", "--corpus", "agreement"],
          r"has a vocabulary of \d+ words but .*other\.json has 4",

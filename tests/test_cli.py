@@ -70,6 +70,16 @@ def test_train_then_resume_longer_equals_one_long_run_then_evaluate_generate_plo
     assert main(["generate", "--model", str(whole / "model.npz"), "--count", "2", "--min-length", "1", "--seed", "3"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2 and all(line.split() for line in lines)
+    assert main(["generate", "--model", str(whole / "model.npz"), "--count", "2", "--seed", "3", "--temperature",
+                 "0.7", "--top-k", "5", "--top-p", "0.9", "--prime", "The birds"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and all(line.startswith("the birds") for line in lines)
+    assert main(["generate", "--model", str(whole), "--beam", "3", "--count", "2", "--prime", "the zebra"]) == 0
+    out, err = capsys.readouterr()
+    lines = out.strip().splitlines()
+    assert len(lines) == 2 and all(float(line.split()[0]) < 0 and line.split()[1:3] == ["the", "UNKNOWN_TOKEN"]
+                                   for line in lines)
+    assert "note: the prime's words 'zebra' are not in the vocabulary" in err
 
     assert main(["plot", str(whole), "--output", str(tmp_path / "curve.png")]) == 0
     assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"

@@ -5,7 +5,7 @@ import pytest
 
 from aerann import generate_sentence, LanguageModel, RNNNumpy, RNNTheano, SequenceClassifier
 from aerann.data.text import SENTENCE_END, SENTENCE_START, UNKNOWN_TOKEN
-from aerann.tutorial.generate import next_word_sampler
+from aerann.tutorial.generate import beam_search, next_word_sampler
 
 V = 12
 
@@ -148,3 +148,13 @@ def test_the_tutorial_models_steps_are_their_forward_propagation(tutorial_models
         sample = next_word_sampler(model)
         for t, token in enumerate(x):
             np.testing.assert_allclose(sample(token), expected[t], rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["LanguageModel", "RNNNumpy", "RNNTheano"])
+def test_beam_search_on_the_carried_states_finds_what_rerunning_every_prefix_finds(name, lm, tutorial_models):
+    model = lm if name == "LanguageModel" else tutorial_models[name]
+    found = beam_search(model, Vocabulary(), beam_width=4, max_length=5)
+    again = beam_search(PrefixOnly(model), Vocabulary(), beam_width=4, max_length=5)
+    assert len(found) == 4 and [words for words, _ in found] == [words for words, _ in again]
+    np.testing.assert_allclose([p for _, p in found], [p for _, p in again], rtol=1e-6)
+    assert all(p < 0 for _, p in found)

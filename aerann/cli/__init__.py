@@ -438,24 +438,39 @@ def _evaluate(args) -> None:
 
 
 def _generate(args) -> None:
+    import warnings
+
+    import numpy as np
+
     from aerann.data import files
     from aerann.tutorial import demo
-    from aerann.tutorial.generate import generate_sentence
+    from aerann.tutorial.generate import beam_search, check_sampling, generate_sentence
 
     if args.count < 1:
         raise CommandError("--count must be positive")
+    check_sampling(args.temperature, args.top_k, args.top_p)  # before the model is loaded
+    if args.beam is not None and args.beam < 1:
+        raise CommandError(f"--beam must be at least 1, got {args.beam}")
     model_path = Path(args.model)
     if model_path.is_dir() or files.is_model_file(model_path):
-        import numpy as np
-
         model, vocab = _load_language_model(model_path, args.vocab)
-        rng = np.random.default_rng(args.seed)
-        for _ in range(args.count):
-            print(" ".join(generate_sentence(model, vocab, min_length=args.min_length, rng=rng)))
-        return
-    vocab_path = Path(args.vocab) if args.vocab else model_path.with_name(demo.VOCABULARY_FILE)
-    for words in demo.generate_from_files(model_path, vocab_path, args.count, args.min_length, args.seed):
-        print(" ".join(words))
+    else:
+        vocab_path = Path(args.vocab) if args.vocab else model_path.with_name(demo.VOCABULARY_FILE)
+        model, vocab = demo.model_from_files(model_path, vocab_path)
+    with warnings.catch_warnings(record=True) as notes:
+        warnings.simplefilter("always")
+        if args.beam is not None:
+            best = beam_search(model, vocab, prime=args.prime, beam_width=args.beam, min_length=args.min_length)
+            lines = [f"{log_p:9.3f}  {' '.join(words)}" for words, log_p in best[: args.count]]
+        else:
+            rng = np.random.default_rng(args.seed)
+            lines = [" ".join(generate_sentence(model, vocab, min_length=args.min_length, rng=rng,
+                                                temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+                                                prime=args.prime))
+                     for _ in range(args.count)]
+    for note in {str(n.message) for n in notes}:
+        print(note, file=sys.stderr)
+    print("\n".join(lines))
 
 
 def _plot(args) -> None:
@@ -615,14 +630,24 @@ def build_parser() -> argparse.ArgumentParser:
     generate = _subcommand(
         commands, "generate", "generate sentences from a trained model",
         "Sample sentences from a model saved by 'aerann train' (model.npz, or the run folder) or by "
-        "'aerann demo' (the tutorial's npz format), with the vocabulary saved beside it.",
-        "aerann generate --model runs/demo/rnn-theano.npz --count 5",
+        "'aerann demo' (the tutorial's npz format), with the vocabulary saved beside it; --temperature, "
+        "--top-k and --top-p reshape the distribution each word is drawn from, --prime gives the first "
+        "words, and --beam N prints the likeliest sentences found by a beam search instead.",
+        "aerann generate --model runs/demo/rnn-theano.npz --count 5 --temperature 0.8 --prime 'the'",
         _generate,
     )
     _add_model_arguments(generate)
     generate.add_argument("--count", type=int, default=10, help="sentences to generate (default 10)")
     generate.add_argument("--min-length", type=int, default=7, help="fewest words per sentence (default 7)")
     generate.add_argument("--seed", type=int, default=None, help="random seed")
+    generate.add_argument("--temperature", type=float, default=1.0,
+                          help="above 1 flatter, below 1 sharper than the model's distribution (default 1)")
+    generate.add_argument("--top-k", type=int, help="sample among the K likeliest words only")
+    generate.add_argument("--top-p", type=float, help="sample among the likeliest words that make up P of the mass")
+    generate.add_argument("--prime", help="begin every sentence with these words")
+    generate.add_argument("--beam", type=int,
+                          help="beam search of width N instead of sampling: the likeliest sentences with "
+                               "their log-probabilities")
 
     plot = _subcommand(
         commands, "plot", "draw a run's training and validation loss to a PNG",

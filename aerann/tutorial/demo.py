@@ -102,10 +102,8 @@ def run(
     return model, vocab
 
 
-def generate_from_files(model_path: Path, vocab_path: Path, count: int, min_length: int, seed=None):
-    """Yield ``count`` sentences sampled from a saved tutorial model."""
-    if count < 1:
-        raise ValueError("--count must be positive")
+def model_from_files(model_path: Path, vocab_path: Path):
+    """(RNNTheano, Vocabulary) of a tutorial parameter file and its vocabulary file."""
     if not model_path.is_file():
         raise ValueError(f"no model file at {model_path}")
     if not vocab_path.is_file():
@@ -117,6 +115,4 @@ def generate_from_files(model_path: Path, vocab_path: Path, count: int, min_leng
         raise ValueError(
             f"{model_path} has a vocabulary of {model.word_dim} words but {vocab_path} has {len(vocab)}"
         )
-    rng = np.random.default_rng(seed)
-    for _ in range(count):
-        yield generate_sentence(model, vocab, min_length=min_length, rng=rng)
+    return model, vocab
