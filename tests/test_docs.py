@@ -30,6 +30,8 @@ from pathlib import Path
 
 import pytest
 
+import documented_commands
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 TIME_LIMIT = int(os.environ.get("AERANN_DOCS_TIME_LIMIT", "600"))  # seconds per file (a guard against hangs)
@@ -104,12 +106,14 @@ RUNNER = textwrap.dedent(
 
 
 def plan(path: Path):
+    """The blocks of a page to run, but the example commands tests/test_examples.py runs itself."""
+    run_elsewhere = set(documented_commands.EXAMPLES.values()) if path == DOCS / "examples.md" else set()
     steps = []
     for language, line, code in blocks(path):
         if language == "python":
             steps.append({"language": "python", "line": line, "code": code})
         elif language == "console":
-            steps += [{"language": "console", "line": line, "code": c} for c in commands(code)]
+            steps += [{"language": "console", "line": line, "code": c} for c in commands(code) if c not in run_elsewhere]
     return steps
 
 
@@ -147,6 +151,12 @@ def test_every_code_block_runs(path, tmp_path):
         started = re.findall(r"^--- (\S+)", output or "", re.M)
         pytest.fail(f"{path.name} took over {TIME_LIMIT} s (last block started: {started[-1] if started else '?'})")
     assert result.returncode == 0, f"{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+
+
+def test_the_example_commands_left_to_test_examples_are_documented_commands():
+    documented = {c for language, _, code in blocks(DOCS / "examples.md") if language == "console" for c in commands(code)}
+    assert set(documented_commands.EXAMPLES.values()) <= documented
+    assert all(step["code"] not in documented_commands.EXAMPLES.values() for step in plan(DOCS / "examples.md"))
 
 
 def test_the_convention_parser():

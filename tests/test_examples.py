@@ -24,6 +24,8 @@ import pytest
 from aerann.data import corpora
 from aerann.data.text import UNKNOWN_TOKEN
 
+import documented_commands
+
 pytestmark = pytest.mark.slow  # the example scripts, each a whole program
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,6 +43,13 @@ def run_example(name, out, *args, timeout=600):
     )
     assert proc.returncode == 0, f"{name} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     return proc.stdout, json.loads((out / "results.json").read_text(encoding="utf-8"))
+
+
+def run_documented(name, out):
+    """Run the command docs/examples.md shows for ``name`` (tests/documented_commands.py), into ``out``."""
+    command = documented_commands.EXAMPLES[name].split()
+    assert command[:3] == ["python", f"examples/{name}.py", "--quick"]
+    return run_example(name, out, *command[3:])
 
 
 def assert_png(path):
@@ -100,7 +109,7 @@ def test_rnnlm_reads_a_comments_csv_and_generates_from_a_tutorial_parameter_file
 
 
 def test_parity_recurrent_net_is_perfect_and_feed_forward_needs_more_units(tmp_path):
-    stdout, results = run_example("parity", tmp_path / "out")
+    stdout, results = run_documented("parity", tmp_path / "out")
     assert results["rnn_hidden"] == 4 and results["bits"] == 6 and results["sequences"] == 64
     assert results["rnn_accuracy"] == 1.0
     mlp = {int(k): v for k, v in results["mlp_accuracy"].items()}
@@ -148,7 +157,7 @@ def test_char_rnn_trains_on_a_text_file_and_samples(tmp_path):
 
 
 def test_vanishing_gradients_reach_and_clipping(tmp_path):
-    stdout, results = run_example("vanishing_gradients", tmp_path / "out", "--units", "elman,gru")
+    stdout, results = run_documented("vanishing_gradients", tmp_path / "out")
     reach = {k: np.array(v) for k, v in results["reach"].items()}
     T = results["steps"]
     for curve in reach.values():
