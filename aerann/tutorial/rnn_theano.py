@@ -169,7 +169,8 @@ class RNNTheano:
         if self._forward_step is None:
             x, s_prev = at.iscalar("x_t"), at.vector("s_t_prev", dtype=self.U.dtype)
             s = at.tanh(self.U.T[x] + at.dot(s_prev, self.W.T))
-            self._forward_step = compiler.function([x, s_prev], [softmax(at.dot(s, self.V.T), axis=-1), s], name="forward_step")
+            o = softmax(at.dot(s, self.V.T)[None, :], axis=-1)[0]  # a row: Aesara warns about a vector's softmax
+            self._forward_step = compiler.function([x, s_prev], [o, s], name="forward_step")
         x_t = as_index_sequence([x_t], self.word_dim, "x_t")[0]
         s_t_prev = np.zeros(self.hidden_dim, dtype=self.U.dtype) if s_t_prev is None else s_t_prev
         return self._forward_step(x_t, s_t_prev)
