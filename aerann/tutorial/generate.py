@@ -101,7 +101,7 @@ def reshape_distribution(p, temperature=1.0, top_k=None, top_p=None) -> np.ndarr
         kept = np.argsort(-p, kind="stable")[:top_k]
         p = np.where(np.isin(np.arange(len(p)), kept), p, 0.0)
         p /= p.sum()
-    if top_p is not None:
+    if top_p is not None and top_p < 1.0:  # 1 keeps every word: p as it is
         order = np.argsort(-p, kind="stable")
         mass = np.cumsum(p[order])
         count = int(np.searchsorted(mass, top_p * mass[-1] * (1 - 1e-12))) + 1  # the nucleus
