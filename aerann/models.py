@@ -433,6 +433,22 @@ class RecurrentModel:
             "seed": self.seed,
         }
 
+    def parameter_values(self) -> dict:
+        """Every parameter's value: name -> array (copies)."""
+        return {name: p.get_value() for name, p in self.params.items()}
+
+    def set_parameter_values(self, values: dict, where="the values") -> None:
+        """Set every parameter from ``values`` (as :meth:`parameter_values` gives them); a ValueError naming
+        ``where`` when the names or shapes do not match, before anything is set."""
+        if set(values) != set(self.params):
+            raise ValueError(f"{where}: parameters {sorted(set(values) ^ set(self.params))} do not match the model")
+        for name, shared in self.params.items():
+            expected = shared.get_value(borrow=True).shape
+            if values[name].shape != expected:
+                raise ValueError(f"{where}: {name} has shape {values[name].shape}, the model needs {expected}")
+        for name, shared in self.params.items():
+            shared.set_value(np.asarray(values[name], dtype=shared.dtype))
+
     def optimizer_state(self, key) -> dict:
         """The optimizer state of the compiled train step ``key``: name -> array (copies)."""
         return {shared.name: shared.get_value() for shared in self._optimizer_variables(key)}
@@ -471,7 +487,7 @@ class RecurrentModel:
             ],
             "aerann_version": aerann.__version__,
         }
-        return files.save_arrays(path, {name: p.get_value() for name, p in self.params.items()}, metadata)
+        return files.save_arrays(path, self.parameter_values(), metadata)
 
     @classmethod
     def _from_metadata(cls, path, metadata):

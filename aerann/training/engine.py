@@ -258,12 +258,11 @@ class Trainer:
                 print(message, flush=True)
 
     def snapshot(self):
-        return {n: p.get_value() for n, p in self.model.params.items()}, self.model.optimizer_state(self.step_key)
+        return self.model.parameter_values(), self.model.optimizer_state(self.step_key)
 
     def restore(self, snapshot) -> None:
         params, state = snapshot
-        for name, shared in self.model.params.items():
-            shared.set_value(params[name])
+        self.model.set_parameter_values(params)
         self.model.set_optimizer_state(self.step_key, state)
 
     def run(self) -> History:
@@ -325,8 +324,7 @@ class Trainer:
         finally:
             self.bar = None
         if self.restore_best and self.best_params is not None:
-            for name, shared in self.model.params.items():
-                shared.set_value(self.best_params[name])
+            self.model.set_parameter_values(self.best_params)
             self.say(f"restored the parameters of epoch {self.best_epoch}, the best on the validation data")
         return self.history
 
@@ -376,7 +374,7 @@ class Trainer:
         """Keep the best parameters and count the epochs without improvement (a non-finite loss is none)."""
         if math.isfinite(validation_loss) and (self.best_loss is None or validation_loss < self.best_loss):
             self.best_loss, self.best_epoch, self.waited = validation_loss, self.epoch, 0
-            self.best_params = {n: p.get_value() for n, p in self.model.params.items()}
+            self.best_params = self.model.parameter_values()
             self.on_best()
         else:
             self.waited += 1

@@ -172,17 +172,6 @@ def model_from_checkpoint(path):
     return RecurrentModel.load(path.path if isinstance(path, Checkpoint) else path)
 
 
-def _set_params(model, arrays, where) -> None:
-    if set(arrays) != set(model.params):
-        raise ValueError(f"{where}: parameters {sorted(set(arrays) ^ set(model.params))} do not match the model")
-    for name, shared in model.params.items():
-        expected = shared.get_value(borrow=True).shape
-        if arrays[name].shape != expected:
-            raise ValueError(f"{where}: {name} has shape {arrays[name].shape}, the model needs {expected}")
-    for name, shared in model.params.items():
-        shared.set_value(np.asarray(arrays[name], dtype=shared.dtype))
-
-
 # -- metrics -----------------------------------------------------------------------------
 class MetricsLog:
     """Append-only JSON-lines log; a line cut short by a kill is skipped when read."""
@@ -312,7 +301,7 @@ class _RunTrainer(engine.Trainer):
         import aerann
 
         path = checkpoint_path(self.out, self.step)
-        arrays = {f"param/{n}": p.get_value() for n, p in self.model.params.items()}
+        arrays = {f"param/{n}": v for n, v in self.model.parameter_values().items()}
         arrays.update(self.arrays())
         metadata = {
             "kind": CHECKPOINT_KIND,
@@ -340,7 +329,7 @@ class _RunTrainer(engine.Trainer):
             json.dumps(checkpoint.metadata.get("config"))
         ) != json.loads(json.dumps(self.model.config())):
             raise TrainingError(f"{checkpoint.path} holds a different model from the one given")
-        _set_params(self.model, checkpoint.params, checkpoint.path)
+        self.model.set_parameter_values(checkpoint.params, checkpoint.path)
         try:
             self.load(checkpoint.training, checkpoint.arrays, checkpoint.path)
         except ValueError as error:
