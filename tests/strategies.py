@@ -52,8 +52,9 @@ def batches(draw, max_steps=6, max_batch=3, vocab=(2, 6)):
 
 
 def reference_layers(max_layers=3, max_size=3):
-    """Layer specs of 1..max_layers reference units with any activation."""
-    layer = st.tuples(st.sampled_from(REFERENCE_UNITS), st.integers(1, max_size), st.sampled_from(sorted(ACTIVATIONS)))
+    """Layer specs of 1..max_layers reference units, each any variant of its unit, with any activation."""
+    variants = [(name, variant) for name in REFERENCE_UNITS for variant in UNITS[name].variants]
+    layer = st.tuples(st.sampled_from(variants), st.integers(1, max_size), st.sampled_from(sorted(ACTIVATIONS)))
     return st.lists(layer, min_size=1, max_size=max_layers).map(
-        lambda specs: [(name, n, {"activation": act}) for name, n, act in specs]
+        lambda specs: [(name, n, {"activation": act, **variant}) for (name, variant), n, act in specs]
     )

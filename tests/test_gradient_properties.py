@@ -40,8 +40,13 @@ _functions = {}
 
 
 def layer_specs(structure, sizes):
-    """LanguageModel layer specs of a structure ((unit, activation or None), ...) at these sizes."""
-    return [(name, n) if act is None else (name, n, {"activation": act}) for (name, act), n in zip(structure, sizes)]
+    """LanguageModel layer specs of a structure at these sizes: each layer of the structure is
+    (unit, activation or None) or (unit, activation or None, the variant's options as items)."""
+    specs = []
+    for (name, act, *variant), n in zip(structure, sizes):
+        options = {**({} if act is None else {"activation": act}), **dict(*variant)}
+        specs.append((name, n, options) if options else (name, n))
+    return specs
 
 
 def compiled(structure, truncate_gradient=-1, masked=True):
@@ -124,7 +129,7 @@ def structures(unit_name):
 def check_gradients(structure, truncate_gradient, batch, embed, hidden):
     T, B, V, X, Y, mask, rng = batch
     params = draw_parameters(rng, structure, V, embed, hidden[: len(structure)])
-    if all(name in REFERENCE_UNITS for name, _ in structure):
+    if all(name in REFERENCE_UNITS for name, *_ in structure):
         reference = loss_and_gradients(X, Y, mask, params, layer_specs(structure, hidden), truncate_gradient)
         assert_same(evaluate(structure, truncate_gradient, X, Y, mask, params), reference, rtol=1e-6)
     else:
@@ -142,6 +147,18 @@ sequence_batches = batches(vocab=(2, PLACEHOLDER_VOCAB - 1))
 def test_symbolic_gradients_equal_numpy_bptt(unit_name, batch, embed, hidden, which):
     structure, truncate_gradient = structures(unit_name)[which]
     check_gradients(structure, truncate_gradient, batch, embed, hidden)
+
+
+# The variants of the built-in units besides their defaults (LSTM peepholes, the GRU's reset_after).
+VARIANTS = [(name, variant) for name in sorted(REFERENCE_UNITS) for variant in REFERENCE_UNITS[name].variants[1:]]
+
+
+@pytest.mark.parametrize("unit_name, variant", VARIANTS, ids=[f"{n}-{v}" for n, v in VARIANTS])
+@given(batch=sequence_batches, embed=embeddings, hidden=sizes)
+def test_unit_variants_gradients_equal_numpy_bptt(unit_name, variant, batch, embed, hidden):
+    # Each variant alone with full BPTT, on every kind of batch and mask the units are checked on;
+    # truncation and stacking go through the same driver code as the default variants'.
+    check_gradients(((unit_name, None, tuple(variant.items())),), -1, batch, embed, hidden)
 
 
 @pytest.mark.slow
@@ -183,9 +200,12 @@ def test_padding_changes_nothing(unit_name, batch, embed, hidden, extra_steps):
     )
 
 
-@pytest.mark.parametrize("unit_name", sorted(REFERENCE_UNITS))
-def test_reference_has_the_units_parameters(unit_name):
-    unit = units.get(unit_name)(3, 2, np.random.default_rng(0))
+ALL_VARIANTS = [(name, variant) for name in sorted(REFERENCE_UNITS) for variant in REFERENCE_UNITS[name].variants]
+
+
+@pytest.mark.parametrize("unit_name, variant", ALL_VARIANTS, ids=[f"{n}-{v}" for n, v in ALL_VARIANTS])
+def test_reference_has_the_units_parameters(unit_name, variant):
+    unit = units.get(unit_name)(3, 2, np.random.default_rng(0), **variant)
     shapes = {name: p.get_value().shape for name, p in unit.params.items()}
-    assert shapes == REFERENCE_UNITS[unit_name].shapes(3, 2)
+    assert shapes == REFERENCE_UNITS[unit_name](**variant).shapes(3, 2)
     assert tuple(unit.states) == REFERENCE_UNITS[unit_name].states

@@ -45,7 +45,8 @@ def cut_loss(X, Y, mask, live, frozen, layers, cut):
     early = frozen if cut > 0 else live
     inputs = np.concatenate([frozen["embedding"][X[:cut]], live["embedding"][X[cut:]]])
     for i, (name, _, options) in enumerate(layers):
-        unit, act = UNITS[name], options["activation"]
+        variant = {key: value for key, value in options.items() if key != "activation"}
+        unit, act = UNITS[name](**variant), options["activation"]
         prefix = f"layer{i}."
         p_frozen, p_live = ({k[len(prefix):]: v for k, v in d.items() if k.startswith(prefix)} for d in (frozen, live))
         states = [np.tile(early[f"layer{i}.{s}0"], (X.shape[1], 1)) for s in unit.states]
@@ -143,3 +144,18 @@ def test_bad_input_is_named(change, message):
     }
     with pytest.raises(ValueError, match=message):
         loss_and_gradients(**change(args))
+
+
+VARIANTS = [(name, variant) for name in sorted(UNITS) for variant in UNITS[name].variants]
+
+
+@pytest.mark.parametrize("name, variant", VARIANTS, ids=[f"{n}-{v}" for n, v in VARIANTS])
+@given(batch=batches(max_steps=4, max_batch=2, vocab=(2, 4)), embed=st.integers(1, 3), size=st.integers(1, 3),
+       activation=st.sampled_from(sorted(ACTIVATIONS)))
+def test_every_variant_gradients_equal_finite_differences(name, variant, batch, embed, size, activation):
+    T, B, V, X, Y, mask, rng = batch
+    layers = [(name, size, {"activation": activation, **variant})]
+    params = model(rng, V, embed, layers)
+    loss, grads = loss_and_gradients(X, Y, mask, params, layers)
+    numeric = finite_differences(lambda: loss_and_gradients(X, Y, mask, params, layers)[0], params)
+    assert_gradients_equal(grads, numeric)

@@ -42,8 +42,8 @@ def relu(a):
 NUMPY_ACTIVATIONS = {"tanh": np.tanh, "sigmoid": sigmoid, "relu": relu}
 
 
-def book_step(name, p, x, h, c=None, f=np.tanh):
-    """The brief's equations, written out independently of the units."""
+def book_step(name, p, x, h, c=None, f=np.tanh, reset_after=False, peepholes="full"):
+    """The brief's equations (and the variants' equations), written out independently of the units."""
     if name == "elman":
         return f(x @ p["Wx"] + h @ p["Wh"] + p["bh"])
     if name == "rated":
@@ -53,12 +53,20 @@ def book_step(name, p, x, h, c=None, f=np.tanh):
     if name == "gru":
         r = sigmoid(x @ p["Wxr"] + h @ p["Whr"] + p["br"])
         z = sigmoid(x @ p["Wxz"] + h @ p["Whz"] + p["bz"])
-        hhat = f(x @ p["Wxh"] + (r * h) @ p["Whh"] + p["bh"])
+        if reset_after:
+            hhat = f(x @ p["Wxh"] + p["bh"] + r * (h @ p["Whh"] + p["bhh"]))
+        else:
+            hhat = f(x @ p["Wxh"] + (r * h) @ p["Whh"] + p["bh"])
         return (1 - z) * h + z * hhat
-    i = sigmoid(x @ p["Wxi"] + h @ p["Whi"] + c @ p["Wci"] + p["bi"])
-    f_ = sigmoid(x @ p["Wxf"] + h @ p["Whf"] + c @ p["Wcf"] + p["bf"])
+    peephole = {
+        "full": lambda cell, g: cell @ p[f"Wc{g}"],
+        "diagonal": lambda cell, g: cell * p[f"Wc{g}"],
+        "none": lambda cell, g: 0,
+    }[peepholes]
+    i = sigmoid(x @ p["Wxi"] + h @ p["Whi"] + peephole(c, "i") + p["bi"])
+    f_ = sigmoid(x @ p["Wxf"] + h @ p["Whf"] + peephole(c, "f") + p["bf"])
     c_new = f_ * c + i * f(x @ p["Wxc"] + h @ p["Whc"] + p["bc"])
-    o = sigmoid(x @ p["Wxo"] + h @ p["Who"] + c_new @ p["Wco"] + p["bo"])
+    o = sigmoid(x @ p["Wxo"] + h @ p["Who"] + peephole(c_new, "o") + p["bo"])
     return o * f(c_new), c_new
 
 
@@ -84,11 +92,39 @@ def test_initialisation_is_glorot_uniform_with_zero_biases_and_initial_states(na
             assert np.abs(value).max() <= limit and value.std() > 0, param
 
 
-@pytest.mark.parametrize("name", sorted(SHAPES))
+VARIANT_SHAPES = {
+    ("gru", "reset_after", True): {**SHAPES["gru"], "bhh": V},
+    ("lstm", "peepholes", "diagonal"): {**SHAPES["lstm"], **{f"Wc{g}": V for g in "ifo"}},
+    ("lstm", "peepholes", "none"): {p: shape for p, shape in SHAPES["lstm"].items() if not p.startswith("Wc")},
+}
+
+
+@pytest.mark.parametrize("name, option, value", sorted(VARIANT_SHAPES))
+def test_the_variants_parameters_and_configuration(name, option, value):
+    unit = units.get(name)(N_IN, N_OUT, np.random.default_rng(0), **{option: value})
+    assert {p: v.get_value().shape for p, v in unit.params.items()} == VARIANT_SHAPES[name, option, value]
+    assert unit.config() == {"activation": "tanh", option: value}
+
+
+def test_the_default_variants_keep_the_books_parameters_and_configuration():
+    for name, options in (("gru", {"reset_after": False}), ("lstm", {"peepholes": "full", "forget_bias": 0.0})):
+        default = units.get(name)(N_IN, N_OUT, np.random.default_rng(0))
+        explicit = units.get(name)(N_IN, N_OUT, np.random.default_rng(0), **options)
+        assert default.config() == explicit.config() == {"activation": "tanh"}
+        for param, shared in default.params.items():
+            np.testing.assert_array_equal(shared.get_value(), explicit.params[param].get_value())
+
+
+@pytest.mark.parametrize("name, option, value", [(None, None, None)] + sorted(VARIANT_SHAPES))
 @pytest.mark.parametrize("activation", sorted(NUMPY_ACTIVATIONS))
-def test_one_step_equals_the_books_equations(name, activation):
+def test_one_step_equals_the_books_equations(name, option, value, activation):
+    for unit_name in sorted(SHAPES) if name is None else [name]:
+        check_step(unit_name, activation, {} if option is None else {option: value})
+
+
+def check_step(name, activation, variant):
     rng = np.random.default_rng(1)
-    unit = units.get(name)(N_IN, N_OUT, rng, activation=activation)
+    unit = units.get(name)(N_IN, N_OUT, rng, activation=activation, **variant)
     for shared in unit.params.values():
         shared.set_value(rng.normal(size=shared.get_value().shape))
     x = at.matrix("x")
@@ -97,7 +133,7 @@ def test_one_step_equals_the_books_equations(name, activation):
     fn = compiler.function([x, *prev], list(new) if isinstance(new, tuple) else [new])
     values = [rng.normal(size=(BATCH, N_IN))] + [rng.normal(size=(BATCH, N_OUT)) for _ in unit.states]
     params = {p: v.get_value() for p, v in unit.params.items()}
-    expected = book_step(name, params, *values, f=NUMPY_ACTIVATIONS[activation])
+    expected = book_step(name, params, *values, f=NUMPY_ACTIVATIONS[activation], **variant)
     expected = list(expected) if isinstance(expected, tuple) else [expected]
     for ours, theirs in zip(fn(*values), expected):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12)
@@ -108,6 +144,48 @@ def test_activation_must_be_tanh_sigmoid_or_relu(name):
     with pytest.raises(ValueError, match="softplus"):
         units.get(name)(N_IN, N_OUT, np.random.default_rng(0), activation="softplus")
     assert units.get(name)(N_IN, N_OUT, 0, activation="relu").config() == {"activation": "relu"}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_orthogonal_recurrent_init_gives_orthogonal_recurrent_matrices(name):
+    unit = units.get(name)(N_IN, N_OUT, np.random.default_rng(0), recurrent_init="orthogonal")
+    recurrent = [param for param in unit.params if param.startswith("Wh")]
+    assert recurrent
+    for param in recurrent:
+        W = unit.params[param].get_value()
+        np.testing.assert_allclose(W @ W.T, np.eye(N_OUT), atol=1e-12, err_msg=param)
+
+
+def test_orthogonal_init_of_a_rectangular_matrix_has_orthonormal_rows_or_columns():
+    unit = Probe(2, 3, np.random.default_rng(0))
+    tall, wide = unit.param("Tall", (5, 2), "orthogonal").get_value(), unit.param("Wide", (2, 5), "orthogonal").get_value()
+    np.testing.assert_allclose(tall.T @ tall, np.eye(2), atol=1e-12)
+    np.testing.assert_allclose(wide @ wide.T, np.eye(2), atol=1e-12)
+    with pytest.raises(ValueError, match="needs a matrix"):
+        unit.param("v", (3,), "orthogonal")
+
+
+def test_forget_bias_sets_the_forget_gates_bias_only():
+    unit = units.get("lstm")(N_IN, N_OUT, np.random.default_rng(0), forget_bias=1.0)
+    np.testing.assert_array_equal(unit.params["bf"].get_value(), np.ones(N_OUT))
+    for gate in "ico":
+        assert not unit.params[f"b{gate}"].get_value().any()
+
+
+@pytest.mark.parametrize(
+    "name, options, error, message",
+    [
+        ("lstm", {"peepholes": "half"}, ValueError, "peepholes must be one of 'full', 'diagonal', 'none', got 'half'"),
+        ("lstm", {"forget_bias": float("nan")}, ValueError, "forget_bias must be a finite number"),
+        ("lstm", {"forget_bias": "1"}, TypeError, "forget_bias must be a real number"),
+        ("gru", {"reset_after": "yes"}, TypeError, "reset_after must be True or False, got 'yes'"),
+        ("elman", {"recurrent_init": "normal"}, ValueError, "recurrent_init must be one of 'uniform', 'orthogonal'"),
+        ("rated", {"recurrent_init": None}, ValueError, "recurrent_init must be one of"),
+    ],
+)
+def test_bad_unit_options_say_what_is_allowed(name, options, error, message):
+    with pytest.raises(error, match=message):
+        units.get(name)(N_IN, N_OUT, np.random.default_rng(0), **options)
 
 
 class Probe(RecurrentUnit):

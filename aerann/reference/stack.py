@@ -33,8 +33,11 @@ import numpy as np
 from aerann.reference.units import ACTIVATIONS, UNITS
 
 
+INITIALISATION_OPTIONS = ("forget_bias", "recurrent_init")  # they change the starting values, not the equations
+
+
 def _parse(layers):
-    """[(unit_name, activation)] from LanguageModel layer specs, with clear errors."""
+    """[(reference unit, activation)] from LanguageModel layer specs, with clear errors."""
     if isinstance(layers, (str, bytes)) or not layers:
         raise ValueError("layers must be a non-empty list like [('gru', 4), ('lstm', 3)]")
     parsed = []
@@ -47,19 +50,22 @@ def _parse(layers):
         activation = kwargs.pop("activation", "tanh")
         if activation not in ACTIVATIONS:
             raise ValueError(f"layer {i}: unknown activation {activation!r} (choose one of {', '.join(ACTIVATIONS)})")
-        if kwargs:
-            raise ValueError(f"layer {i}: the reference {name} unit takes no options {sorted(kwargs)}")
-        parsed.append((name, activation))
+        for option in INITIALISATION_OPTIONS:
+            kwargs.pop(option, None)
+        try:
+            unit = UNITS[name](**kwargs)
+        except TypeError:
+            raise ValueError(f"layer {i}: the reference {name} unit takes no options {sorted(kwargs)}") from None
+        parsed.append((unit, activation))
     return parsed
 
 
 def parameter_shapes(vocab_size, embedding_dim, layers):
     """Full parameter name -> shape of a LanguageModel with these sizes and layer specs."""
-    _parse(layers)
     shapes = {"embedding": (vocab_size, embedding_dim)}
     n_in = embedding_dim
-    for i, (name, n_out, *_) in enumerate(layers):
-        for param, shape in UNITS[name].shapes(n_in, n_out).items():
+    for i, ((unit, _), (_, n_out, *_)) in enumerate(zip(_parse(layers), layers)):
+        for param, shape in unit.shapes(n_in, n_out).items():
             shapes[f"layer{i}.{param}"] = shape
         n_in = n_out
     shapes["output.W"] = (n_in, vocab_size)
@@ -84,8 +90,8 @@ def _check_inputs(X, Y, mask, params, spec):
         if ids.min() < 0 or ids.max() >= vocab_size:
             raise ValueError(f"{name} holds ids outside [0, {vocab_size})")
     needed = {"output.W", "output.b"}
-    for i, (name, _) in enumerate(spec):
-        needed.update(f"layer{i}.{param}" for param in UNITS[name].shapes(1, 1))
+    for i, (unit, _) in enumerate(spec):
+        needed.update(f"layer{i}.{param}" for param in unit.shapes(1, 1))
     missing = sorted(needed - set(params))
     if missing:
         raise ValueError(f"params lacks {', '.join(missing)}")
@@ -160,8 +166,8 @@ def loss_and_gradients(X, Y, mask, params, layers, truncate_gradient=-1):
 
     inputs = np.asarray(params["embedding"], dtype=np.float64)[X]
     caches = []
-    for i, (name, act) in enumerate(spec):
-        outputs, layer_caches = _forward_layer(UNITS[name], _layer_params(params, i), inputs, mask, act)
+    for i, (unit, act) in enumerate(spec):
+        outputs, layer_caches = _forward_layer(unit, _layer_params(params, i), inputs, mask, act)
         caches.append(layer_caches)
         inputs = outputs[0]
     top = inputs
@@ -179,8 +185,8 @@ def loss_and_gradients(X, Y, mask, params, layers, truncate_gradient=-1):
     }
     d_top = d_logits @ W_out.T
     for i in range(len(spec) - 1, -1, -1):
-        name, act = spec[i]
-        d_top, layer_grads = _backward_layer(UNITS[name], _layer_params(params, i), caches[i], d_top, mask, act, first)
+        unit, act = spec[i]
+        d_top, layer_grads = _backward_layer(unit, _layer_params(params, i), caches[i], d_top, mask, act, first)
         for param_name, value in layer_grads.items():
             grads[f"layer{i}.{param_name}"] = value
     d_embedding = np.zeros(np.shape(params["embedding"]))

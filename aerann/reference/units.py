@@ -1,7 +1,11 @@
 """NumPy forward and hand-derived backward steps of the built-in units.
 
-Each unit has ``shapes(n_in, n_out)`` (its parameters' names and shapes, as
-in aerann's units, initial states included), ``forward(p, x, *prev, act)``
+Each unit is a class whose instances are one variant of it (the options that
+change its equations, such as the LSTM's ``peepholes``, are the
+constructor's keywords, and ``variants`` lists every one of them).  An
+instance has ``shapes(n_in, n_out)`` (its
+parameters' names and shapes, as in aerann's units, initial states
+included), ``forward(p, x, *prev, act)``
 returning ``(new_states, cache)`` and ``backward(p, cache, *d_new, act)``
 returning ``(dx, d_prev, dparams)``: the gradients with respect to the step's
 input, its previous states and its parameters, given the gradients with
@@ -25,14 +29,14 @@ ACTIVATIONS = {
 }
 
 
-def _gate_shapes(n_in, n_out, *suffixes, peephole=False):
-    """Shapes of Wx<s> (n_in, n_out), Wh<s> (n_out, n_out), [Wc<s>,] b<s> (n_out,) per gate."""
+def _gate_shapes(n_in, n_out, *suffixes, peephole=None):
+    """Shapes of Wx<s> (n_in, n_out), Wh<s> (n_out, n_out), [Wc<s> (peephole),] b<s> (n_out,) per gate."""
     shapes = {}
     for s in suffixes:
         shapes[f"Wx{s}"] = (n_in, n_out)
         shapes[f"Wh{s}"] = (n_out, n_out)
         if peephole and s != "c":
-            shapes[f"Wc{s}"] = (n_out, n_out)
+            shapes[f"Wc{s}"] = peephole
         shapes[f"b{s}"] = (n_out,)
     return shapes
 
@@ -49,6 +53,7 @@ class Elman:
     """h = f(x Wx + h_prev Wh + bh)."""
 
     states = ("h",)
+    variants = ({},)
 
     @staticmethod
     def shapes(n_in, n_out):
@@ -73,6 +78,7 @@ class Rated:
     """hhat = f(x Wx + h Wh + bh), z = sigmoid(x Wxz + h Whz + bz), h' = (1 - z) h + z hhat."""
 
     states = ("h",)
+    variants = ({},)
 
     @staticmethod
     def shapes(n_in, n_out):
@@ -100,84 +106,120 @@ class Rated:
 
 
 class GRU:
-    """r, z gates; hhat = f(x Wxh + (r * h) Whh + bh); h' = (1 - z) h + z hhat."""
+    """r, z gates; hhat = f(x Wxh + (r * h) Whh + bh), or with ``reset_after``
+    f(x Wxh + bh + r * (h Whh + bhh)); h' = (1 - z) h + z hhat."""
 
     states = ("h",)
+    variants = ({}, {"reset_after": True})
 
-    @staticmethod
-    def shapes(n_in, n_out):
-        return {"h0": (n_out,), **_gate_shapes(n_in, n_out, "r", "z", "h")}
+    def __init__(self, reset_after=False):
+        self.reset_after = reset_after
 
-    @staticmethod
-    def forward(p, x, h, act):
+    def shapes(self, n_in, n_out):
+        extra = {"bhh": (n_out,)} if self.reset_after else {}
+        return {"h0": (n_out,), **_gate_shapes(n_in, n_out, "r", "z", "h"), **extra}
+
+    def forward(self, p, x, h, act):
         f, _ = ACTIVATIONS[act]
         r = sigmoid(x @ p["Wxr"] + h @ p["Whr"] + p["br"])
         z = sigmoid(x @ p["Wxz"] + h @ p["Whz"] + p["bz"])
-        a = x @ p["Wxh"] + (r * h) @ p["Whh"] + p["bh"]
+        if self.reset_after:
+            recurrent = h @ p["Whh"] + p["bhh"]
+            a = x @ p["Wxh"] + p["bh"] + r * recurrent
+        else:
+            recurrent = None
+            a = x @ p["Wxh"] + (r * h) @ p["Whh"] + p["bh"]
         hhat = f(a)
-        return [(1 - z) * h + z * hhat], (x, h, r, z, a, hhat)
+        return [(1 - z) * h + z * hhat], (x, h, r, z, a, hhat, recurrent)
 
-    @staticmethod
-    def backward(p, cache, dh_new, act):
-        x, h, r, z, a, hhat = cache
+    def backward(self, p, cache, dh_new, act):
+        x, h, r, z, a, hhat, recurrent = cache
         da = dh_new * z * ACTIVATIONS[act][1](a)
         dz_pre = dh_new * (hhat - h) * z * (1 - z)
-        d_rh = da @ p["Whh"].T
-        dr_pre = d_rh * h * r * (1 - r)
-        dparams = {
-            "Wxh": x.T @ da,
-            "Whh": (r * h).T @ da,
-            "bh": da.sum(axis=0),
-        }
+        dparams = {"Wxh": x.T @ da, "bh": da.sum(axis=0)}
+        if self.reset_after:
+            d_recurrent = da * r
+            dr_pre = da * recurrent * r * (1 - r)
+            dparams["Whh"] = h.T @ d_recurrent
+            dparams["bhh"] = d_recurrent.sum(axis=0)
+            dh_candidate = d_recurrent @ p["Whh"].T
+        else:
+            d_rh = da @ p["Whh"].T
+            dr_pre = d_rh * h * r * (1 - r)
+            dparams["Whh"] = (r * h).T @ da
+            dh_candidate = d_rh * r
         _affine_grads(dparams, ("Wxz", "Whz", "bz"), x, h, dz_pre)
         _affine_grads(dparams, ("Wxr", "Whr", "br"), x, h, dr_pre)
         dx = da @ p["Wxh"].T + dz_pre @ p["Wxz"].T + dr_pre @ p["Wxr"].T
-        dh = dh_new * (1 - z) + d_rh * r + dz_pre @ p["Whz"].T + dr_pre @ p["Whr"].T
+        dh = dh_new * (1 - z) + dh_candidate + dz_pre @ p["Whz"].T + dr_pre @ p["Whr"].T
         return dx, [dh], dparams
 
 
 class LSTM:
-    """The book's LSTM with full peephole matrices; g is the activation (tanh by default).
+    """The LSTM; g is the activation (tanh by default).
 
-    i = sigmoid(x Wxi + h Whi + c Wci + bi), f = sigmoid(x Wxf + h Whf + c Wcf + bf),
-    c' = f c + i g(x Wxc + h Whc + bc), o = sigmoid(x Wxo + h Who + c' Wco + bo), h' = o g(c').
+    i = sigmoid(x Wxi + h Whi + P(c, Wci) + bi), f = sigmoid(x Wxf + h Whf + P(c, Wcf) + bf),
+    c' = f c + i g(x Wxc + h Whc + bc), o = sigmoid(x Wxo + h Who + P(c', Wco) + bo), h' = o g(c'),
+
+    with the peephole term P(c, W) = c W ("full", the book's), c * W
+    ("diagonal") or 0 ("none").
     """
 
     states = ("h", "c")
+    variants = ({}, {"peepholes": "diagonal"}, {"peepholes": "none"})
 
-    @staticmethod
-    def shapes(n_in, n_out):
-        return {"h0": (n_out,), "c0": (n_out,), **_gate_shapes(n_in, n_out, "i", "f", "c", "o", peephole=True)}
+    def __init__(self, peepholes="full"):
+        self.peepholes = peepholes
 
-    @staticmethod
-    def forward(p, x, h, c, act):
+    def shapes(self, n_in, n_out):
+        peephole = {"full": (n_out, n_out), "diagonal": (n_out,)}.get(self.peepholes)
+        return {"h0": (n_out,), "c0": (n_out,), **_gate_shapes(n_in, n_out, "i", "f", "c", "o", peephole=peephole)}
+
+    def _peephole(self, p, c, gate):
+        if self.peepholes == "none":
+            return 0.0
+        return c @ p[f"Wc{gate}"] if self.peepholes == "full" else c * p[f"Wc{gate}"]
+
+    def _peephole_grads(self, p, dparams, c, dpre, gate):
+        """Record the gradient of Wc<gate> and return the one of c through the peephole, given that of
+        the gate's pre-activation (dpre)."""
+        if self.peepholes == "none":
+            return 0.0
+        weights = p[f"Wc{gate}"]
+        if self.peepholes == "full":
+            dparams[f"Wc{gate}"] = c.T @ dpre
+            return dpre @ weights.T
+        dparams[f"Wc{gate}"] = (c * dpre).sum(axis=0)
+        return dpre * weights
+
+    def forward(self, p, x, h, c, act):
         g, _ = ACTIVATIONS[act]
-        i = sigmoid(x @ p["Wxi"] + h @ p["Whi"] + c @ p["Wci"] + p["bi"])
-        f = sigmoid(x @ p["Wxf"] + h @ p["Whf"] + c @ p["Wcf"] + p["bf"])
+        i = sigmoid(x @ p["Wxi"] + h @ p["Whi"] + self._peephole(p, c, "i") + p["bi"])
+        f = sigmoid(x @ p["Wxf"] + h @ p["Whf"] + self._peephole(p, c, "f") + p["bf"])
         a = x @ p["Wxc"] + h @ p["Whc"] + p["bc"]
         candidate = g(a)
         c_new = f * c + i * candidate
-        o = sigmoid(x @ p["Wxo"] + h @ p["Who"] + c_new @ p["Wco"] + p["bo"])
+        o = sigmoid(x @ p["Wxo"] + h @ p["Who"] + self._peephole(p, c_new, "o") + p["bo"])
         h_new = o * g(c_new)
         return [h_new, c_new], (x, h, c, i, f, a, candidate, c_new, o)
 
-    @staticmethod
-    def backward(p, cache, dh_new, dc_new, act):
+    def backward(self, p, cache, dh_new, dc_new, act):
         x, h, c, i, f, a, candidate, c_new, o = cache
         g, dg = ACTIVATIONS[act]
+        dparams = {}
         do_pre = dh_new * g(c_new) * o * (1 - o)
-        dc_total = dc_new + dh_new * o * dg(c_new) + do_pre @ p["Wco"].T
+        dc_total = dc_new + dh_new * o * dg(c_new) + self._peephole_grads(p, dparams, c_new, do_pre, "o")
         da = dc_total * i * dg(a)
         di_pre = dc_total * candidate * i * (1 - i)
         df_pre = dc_total * c * f * (1 - f)
-        dparams = {"Wco": c_new.T @ do_pre, "Wci": c.T @ di_pre, "Wcf": c.T @ df_pre}
+        dc = dc_total * f + self._peephole_grads(p, dparams, c, di_pre, "i")
+        dc = dc + self._peephole_grads(p, dparams, c, df_pre, "f")
         _affine_grads(dparams, ("Wxo", "Who", "bo"), x, h, do_pre)
         _affine_grads(dparams, ("Wxc", "Whc", "bc"), x, h, da)
         _affine_grads(dparams, ("Wxi", "Whi", "bi"), x, h, di_pre)
         _affine_grads(dparams, ("Wxf", "Whf", "bf"), x, h, df_pre)
         dx = di_pre @ p["Wxi"].T + df_pre @ p["Wxf"].T + da @ p["Wxc"].T + do_pre @ p["Wxo"].T
         dh = di_pre @ p["Whi"].T + df_pre @ p["Whf"].T + da @ p["Whc"].T + do_pre @ p["Who"].T
-        dc = dc_total * f + di_pre @ p["Wci"].T + df_pre @ p["Wcf"].T
         return dx, [dh, dc], dparams
 
 

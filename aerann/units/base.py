@@ -44,6 +44,32 @@ def glorot_uniform(rng, shape):
     return rng.uniform(-limit, limit, shape)
 
 
+def orthogonal(rng, shape):
+    """A random (rows, columns) matrix with orthonormal rows or columns, whichever are fewer.
+
+    The Q of the QR decomposition of a Gaussian matrix, each column's sign
+    taken from R's diagonal so that Q is uniformly (Haar) distributed (Saxe
+    et al., 2014): a recurrent matrix W with W W^T = I keeps the norm of the
+    state it multiplies, so products of it neither grow nor vanish.
+    """
+    if len(shape) != 2:
+        raise ValueError(f"orthogonal init needs a matrix, got the shape {shape}")
+    rows, columns = shape
+    q, r = np.linalg.qr(rng.normal(size=(max(rows, columns), min(rows, columns))))
+    q *= np.sign(np.diag(r))
+    return q if rows >= columns else q.T
+
+
+RECURRENT_INITS = ("uniform", "orthogonal")
+
+
+def check_choice(value, choices, what):
+    """``value`` when it is one of ``choices``; a ValueError naming them otherwise."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{what} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value
+
+
 class RecurrentUnit:
     """Base class of recurrent units, built-in and plugin alike.
 
@@ -87,7 +113,8 @@ class RecurrentUnit:
         """Create, record and return a parameter as an Aesara shared variable of floatX.
 
         ``init`` is "uniform" (Glorot: uniform in ±sqrt(6 / (fan_in + fan_out)),
-        the scale of the book's init_weight), "zeros", or an array of ``shape``.
+        the scale of the book's init_weight), "orthogonal" (:func:`orthogonal`,
+        matrices only), "zeros", or an array of ``shape``.
         """
         owner = type(self).__name__
         if not isinstance(name, str) or not _IDENTIFIER.match(name):
@@ -106,8 +133,14 @@ class RecurrentUnit:
                 if not shape:
                     raise ValueError(f"{owner}: a scalar parameter ({name}) cannot use uniform init")
                 value = glorot_uniform(self.rng, shape)
+            elif init == "orthogonal":
+                if len(shape) != 2:
+                    raise ValueError(f"{owner}: orthogonal init needs a matrix, {name} has the shape {shape}")
+                value = orthogonal(self.rng, shape)
             else:
-                raise ValueError(f"{owner}: unknown init {init!r} for {name} (uniform, zeros or an array)")
+                raise ValueError(
+                    f"{owner}: unknown init {init!r} for {name} (uniform, orthogonal, zeros or an array)"
+                )
         else:
             try:
                 value = np.asarray(init, dtype=np.float64)

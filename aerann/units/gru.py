@@ -1,12 +1,26 @@
-"""The gated recurrent unit, as in the book.
+"""The gated recurrent unit: the book's, and the cuDNN/PyTorch variant.
 
-r = sigmoid(x Wxr + h_prev Whr + br), z = sigmoid(x Wxz + h_prev Whz + bz),
-hhat = f(x Wxh + (r * h_prev) Whh + bh), h = (1 - z) h_prev + z hhat.
+The book's (``reset_after=False``, the default)::
+
+    r = sigmoid(x Wxr + h_prev Whr + br),  z = sigmoid(x Wxz + h_prev Whz + bz),
+    hhat = f(x Wxh + (r * h_prev) Whh + bh),  h = (1 - z) h_prev + z hhat.
+
+With ``reset_after=True`` the reset gate scales the recurrent product
+instead of the state, and that product has a bias of its own, ``bhh``::
+
+    hhat = f(x Wxh + bh + r * (h_prev Whh + bhh)),
+
+the GRU of cuDNN, PyTorch's ``nn.GRU`` and Keras's default.  (PyTorch's
+update gate is 1 - z: it writes h = (1 - z') hhat + z' h_prev.)
+
+Options: ``activation`` f (tanh, sigmoid or relu), ``reset_after`` and
+``recurrent_init``, the initialisation of Whr, Whz, Whh: "uniform" (Glorot,
+the default) or "orthogonal".
 """
 
 import aesara.tensor as at
 
-from aerann.units.base import get_activation, RecurrentUnit
+from aerann.units.base import check_choice, get_activation, RECURRENT_INITS, RecurrentUnit
 from aerann.units.hooks import hookimpl
 
 GATES = ("r", "z", "h")
@@ -15,14 +29,20 @@ GATES = ("r", "z", "h")
 class GRU(RecurrentUnit):
     name = "gru"
 
-    def __init__(self, n_in, n_out, rng=None, activation="tanh"):
+    def __init__(self, n_in, n_out, rng=None, activation="tanh", reset_after=False, recurrent_init="uniform"):
         super().__init__(n_in, n_out)
         self.f = get_activation(activation)
         self.activation = activation
+        if not isinstance(reset_after, bool):
+            raise TypeError(f"reset_after must be True or False, got {reset_after!r}")
+        self.reset_after = reset_after
+        self.recurrent_init = check_choice(recurrent_init, RECURRENT_INITS, "recurrent_init")
         for gate in GATES:
             self.param(f"Wx{gate}", (n_in, n_out))
-            self.param(f"Wh{gate}", (n_out, n_out))
+            self.param(f"Wh{gate}", (n_out, n_out), recurrent_init)
             self.param(f"b{gate}", (n_out,), "zeros")
+        if reset_after:
+            self.param("bhh", (n_out,), "zeros")
 
     def input_projection(self, x):
         p = self.params
@@ -33,11 +53,14 @@ class GRU(RecurrentUnit):
         from_x_r, from_x_z, from_x_h = p_t
         r = at.sigmoid(from_x_r + h.dot(p["Whr"]))
         z = at.sigmoid(from_x_z + h.dot(p["Whz"]))
-        hhat = self.f(from_x_h + (r * h).dot(p["Whh"]))
+        if self.reset_after:
+            hhat = self.f(from_x_h + r * (h.dot(p["Whh"]) + p["bhh"]))
+        else:
+            hhat = self.f(from_x_h + (r * h).dot(p["Whh"]))
         return (1 - z) * h + z * hhat
 
     def config(self):
-        return {"activation": self.activation}
+        return {"activation": self.activation, **({"reset_after": True} if self.reset_after else {})}
 
 
 @hookimpl

@@ -2,26 +2,31 @@
 
 hhat = f(x Wx + h_prev Wh + bh), z = sigmoid(x Wxz + h_prev Whz + bz),
 h = (1 - z) h_prev + z hhat.
+
+Options: ``activation`` f (tanh, sigmoid or relu) and ``recurrent_init``,
+the initialisation of Wh and Whz: "uniform" (Glorot, the default) or
+"orthogonal".
 """
 
 import aesara.tensor as at
 
-from aerann.units.base import get_activation, RecurrentUnit
+from aerann.units.base import check_choice, get_activation, RECURRENT_INITS, RecurrentUnit
 from aerann.units.hooks import hookimpl
 
 
 class Rated(RecurrentUnit):
     name = "rated"
 
-    def __init__(self, n_in, n_out, rng=None, activation="tanh"):
+    def __init__(self, n_in, n_out, rng=None, activation="tanh", recurrent_init="uniform"):
         super().__init__(n_in, n_out)
         self.f = get_activation(activation)
         self.activation = activation
+        self.recurrent_init = check_choice(recurrent_init, RECURRENT_INITS, "recurrent_init")
         self.param("Wx", (n_in, n_out))
-        self.param("Wh", (n_out, n_out))
+        self.param("Wh", (n_out, n_out), recurrent_init)
         self.param("bh", (n_out,), "zeros")
         self.param("Wxz", (n_in, n_out))
-        self.param("Whz", (n_out, n_out))
+        self.param("Whz", (n_out, n_out), recurrent_init)
         self.param("bz", (n_out,), "zeros")
 
     def input_projection(self, x):
