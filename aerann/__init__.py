@@ -32,6 +32,7 @@ from aerann import units  # noqa: E402
 from aerann.backend.compiler import get_backend, set_backend  # noqa: E402
 from aerann.models import LanguageModel, SequenceClassifier, SequenceTagger  # noqa: E402
 from aerann.reference.rnn_numpy import RNNNumpy  # noqa: E402
+from aerann.stack import RecurrentStack  # noqa: E402
 from aerann.tutorial.generate import generate_sentence  # noqa: E402
 from aerann.tutorial.sgd import train_with_sgd  # noqa: E402
 from aerann.units import RecurrentUnit  # noqa: E402
@@ -49,6 +50,7 @@ __all__ = [
     "LanguageModel",
     "RNNNumpy",
     "RNNTheano",
+    "RecurrentStack",
     "RecurrentUnit",
     "SequenceClassifier",
     "SequenceTagger",

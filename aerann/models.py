@@ -23,29 +23,12 @@ from aerann.backend import compiler, parameters
 from aerann.backend.crossentropy import cross_entropy
 from aerann.data import batching, files
 from aerann.data.validation import as_index_sequence, check_dataset, finite_float, positive_int
+from aerann.stack import parse_layers, RecurrentStack
 from aerann.training import engine, optim
 from aerann.training import settings as training_settings
 
 DEFAULT_BUCKETS = batching.DEFAULT_BUCKETS
 EVALUATION_BATCH = 64  # sequences per batch in loss and predict
-
-
-def parse_layers(layers):
-    """Normalise layer specs to ``[(unit_name, n_out, kwargs)]``."""
-    if isinstance(layers, (str, bytes)) or not layers:
-        raise ValueError("layers must be a non-empty list like [('gru', 64), ('lstm', 32)]")
-    parsed = []
-    for i, spec in enumerate(layers):
-        if not isinstance(spec, (tuple, list)) or len(spec) not in (2, 3):
-            raise ValueError(f"layer {i}: expected (unit_name, n_out) or (unit_name, n_out, kwargs), got {spec!r}")
-        name, n_out, *rest = spec
-        if rest and not isinstance(rest[0], dict):
-            raise TypeError(f"layer {i}: the unit's keyword arguments must be a dict, got {rest[0]!r}")
-        kwargs = dict(rest[0]) if rest else {}
-        if not isinstance(name, str):
-            raise TypeError(f"layer {i}: the unit name must be a string, got {name!r}")
-        parsed.append((name, positive_int(n_out, f"layer {i} size"), kwargs))
-    return parsed
 
 
 class RecurrentModel:
@@ -63,19 +46,10 @@ class RecurrentModel:
         rng = np.random.default_rng(seed)
         self.params = {}
         self._add_input_params(rng)
-        self.units = []
-        n = self._input_size()
-        for i, (name, n_out, kwargs) in enumerate(self.layers):
-            unit_class = units.get(name)
-            try:
-                unit = unit_class(n, n_out, rng, **kwargs)
-            except TypeError as error:
-                raise ValueError(f"layer {i} ({name}): {error}") from None
-            for param_name, shared in unit.params.items():
-                shared.name = f"layer{i}.{param_name}"
-                self.params[shared.name] = shared
-            self.units.append(unit)
-            n = n_out
+        self.stack = RecurrentStack(self._input_size(), self.layers, rng, self.truncate_gradient, self.grad_clip)
+        self.units = self.stack.units
+        self.params.update(self.stack.params)
+        n = self.stack.n_out
         limit = np.sqrt(6.0 / (n + self.n_classes))
         self._param("output.W", rng.uniform(-limit, limit, (n, self.n_classes)))
         self._param("output.b", np.zeros(self.n_classes))
@@ -115,10 +89,7 @@ class RecurrentModel:
         every layer, one symbolic (B, n_out) state per name in its unit's
         ``states`` (what :meth:`symbolic_states` makes).
         """
-        return graph.scan_stack(
-            self.units, self._layer_input(X), mask, truncate_gradient=self.truncate_gradient,
-            grad_clip=self.grad_clip, initial=initial,
-        )
+        return self.stack.symbolic(self._layer_input(X), mask, initial)
 
     def symbolic_top(self, X, mask):
         """The top layer's states (T, B, n_top) for symbolic inputs."""
@@ -127,17 +98,12 @@ class RecurrentModel:
     def symbolic_step(self, x_t, states):
         """One step of every layer, outside any scan: log-probabilities (B, n_classes) of the classes at
         this step, from the inputs ``x_t`` of one step and every layer's ``states``, and the new states."""
-        inputs, new = self._layer_input(x_t), []
-        for unit, previous in zip(self.units, states):
-            new.append(graph.step_layer(unit, inputs, previous))
-            inputs = new[-1][0]
-        return log_softmax(self.output_layer(inputs), axis=-1), new
+        new = self.stack.symbolic_step(self._layer_input(x_t), states)
+        return log_softmax(self.output_layer(new[-1][0]), axis=-1), new
 
     def symbolic_states(self):
         """Symbolic matrices for every layer's states, shaped as :meth:`initial_states` returns them."""
-        floatx = aesara.config.floatX
-        return [[at.matrix(f"layer{i}.{name}", dtype=floatx) for name in unit.states]
-                for i, unit in enumerate(self.units)]
+        return self.stack.symbolic_states()
 
     def output_layer(self, rows):
         """Class scores of ``rows`` (N, n_top) of top-layer states: (N, n_classes).
@@ -362,32 +328,12 @@ class RecurrentModel:
     def initial_states(self, count=1):
         """The learnable initial states for ``count`` sequences: for every layer, one (count, n_out)
         array per name in its unit's ``states`` (``h``; an LSTM's ``h`` and ``c``)."""
-        count = positive_int(count, "count")
-        return [[np.tile(h0.get_value(), (count, 1)) for h0 in unit.initial_states()] for unit in self.units]
+        return self.stack.initial_states(count)
 
     def check_states(self, states, count, name="initial states"):
         """``states`` as :meth:`initial_states` gives them for ``count`` sequences (copies in floatX), or a
         ValueError naming the layer and state that do not fit."""
-        if not isinstance(states, (list, tuple)) or len(states) != len(self.units):
-            got = len(states) if isinstance(states, (list, tuple)) else type(states).__name__
-            raise ValueError(f"{name}: expected a list of {len(self.units)} layer(s), got {got}")
-        checked = []
-        for i, (unit, layer) in enumerate(zip(self.units, states)):
-            if not isinstance(layer, (list, tuple)) or len(layer) != len(unit.states):
-                got = len(layer) if isinstance(layer, (list, tuple)) else type(layer).__name__
-                raise ValueError(f"{name} of layer {i} ({unit.name}): expected {len(unit.states)} state(s) "
-                                 f"{unit.states}, got {got}")
-            arrays = []
-            for state_name, value in zip(unit.states, layer):
-                array = np.asarray(value)
-                if array.shape != (count, unit.n_out) or array.dtype.kind not in "fiu":
-                    raise ValueError(f"{name}: {state_name} of layer {i} ({unit.name}) must be a ({count}, "
-                                     f"{unit.n_out}) array of numbers, got {array.dtype} {array.shape}")
-                if not np.all(np.isfinite(array)):
-                    raise ValueError(f"{name}: {state_name} of layer {i} ({unit.name}) holds NaN or infinite values")
-                arrays.append(array.astype(aesara.config.floatX))
-            checked.append(arrays)
-        return checked
+        return self.stack.check_states(states, count, name)
 
     def run(self, X, initial=None):
         """``predict_proba(X)`` from given initial states, and every layer's final states.
