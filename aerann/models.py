@@ -12,6 +12,8 @@ gradients.
 Layer specs: ``("gru", 64)`` or ``("elman", 64, {"activation": "relu"})``.
 """
 
+from typing import NamedTuple
+
 import aesara
 import aesara.tensor as at
 import numpy as np
@@ -21,7 +23,7 @@ import aerann
 from aerann import graph, units
 from aerann.backend import compiler, parameters
 from aerann.backend.crossentropy import cross_entropy
-from aerann.data import batching, files
+from aerann.data import batching, files, word_vectors
 from aerann.data.validation import as_index_sequence, check_dataset, finite_float, positive_int
 from aerann.stack import parse_layers, RecurrentStack
 from aerann.training import engine, optim
@@ -34,7 +36,7 @@ EVALUATION_BATCH = 64  # sequences per batch in loss and predict
 class RecurrentModel:
     """The machinery shared by every model: units, parameters, compiled functions, training."""
 
-    def __init__(self, n_in, n_classes, layers, truncate_gradient=-1, grad_clip=None, seed=0):
+    def __init__(self, n_in, n_classes, layers, truncate_gradient=-1, grad_clip=None, seed=0, frozen=()):
         self.n_in = positive_int(n_in, "n_in")
         self.n_classes = positive_int(n_classes, "n_classes")
         self.layers = parse_layers(layers)
@@ -49,12 +51,11 @@ class RecurrentModel:
         self.stack = RecurrentStack(self._input_size(), self.layers, rng, self.truncate_gradient, self.grad_clip)
         self.units = self.stack.units
         self.params.update(self.stack.params)
-        n = self.stack.n_out
-        limit = np.sqrt(6.0 / (n + self.n_classes))
-        self._param("output.W", rng.uniform(-limit, limit, (n, self.n_classes)))
-        self._param("output.b", np.zeros(self.n_classes))
+        self._add_output_params(rng, self.stack.n_out)
         self._functions = {}
         self.optimizer_states = {}
+        self.frozen = set()
+        self.freeze(frozen)
 
     # -- pieces each model defines ------------------------------------------------
     def _add_input_params(self, rng):
@@ -62,6 +63,30 @@ class RecurrentModel:
 
     def _input_size(self) -> int:
         return self.n_in
+
+    def _add_output_params(self, rng, n_top):
+        """Create the output layer's parameters: ``output.W`` (n_top, n_classes) and ``output.b``."""
+        limit = np.sqrt(6.0 / (n_top + self.n_classes))
+        self._param("output.W", rng.uniform(-limit, limit, (n_top, self.n_classes)))
+        self._param("output.b", np.zeros(self.n_classes))
+
+    def output_weights(self):
+        """The output layer's weight matrix (n_top, n_classes), symbolic."""
+        return self.params["output.W"]
+
+    def freeze(self, names) -> None:
+        """Leave the parameters ``names`` as they are in training (each optimizer step updates the others).
+
+        A training step compiled before is compiled again for the new set.
+        """
+        if isinstance(names, str) or not all(isinstance(name, str) for name in names):
+            raise TypeError(f"frozen must be a list of parameter names, got {names!r}")
+        unknown = sorted(set(names) - set(self.params))
+        if unknown:
+            raise ValueError(f"frozen: the model has no parameter {', '.join(unknown)} (it has {', '.join(self.params)})")
+        if set(names) == set(self.params):
+            raise ValueError("frozen: every parameter would be frozen, leaving nothing to train")
+        self.frozen |= set(names)
 
     def _symbolic_inputs(self):
         """Symbolic (X, Y) of one minibatch."""
@@ -113,7 +138,7 @@ class RecurrentModel:
         (N, n_classes) column sum.
         """
         ones = at.ones((rows.shape[0], 1), dtype=rows.dtype)
-        weights = at.concatenate([self.params["output.W"], self.params["output.b"].dimshuffle("x", 0)], axis=0)
+        weights = at.concatenate([self.output_weights(), self.params["output.b"].dimshuffle("x", 0)], axis=0)
         return at.concatenate([rows, ones], axis=1).dot(weights)
 
     def symbolic_logits(self, X, mask):
@@ -185,11 +210,11 @@ class RecurrentModel:
     def _training_function(self, key, X, Y, mask):
         """The training step of ``key``, (optimizer, options, reg, clip), or ("stream", ...) for :meth:`stream_step`."""
         stream = key[0] == "stream"
-        optimizer, options, reg, clip = key[1:] if stream else key
+        optimizer, options, reg, clip, frozen = key[1:] if stream else key
         initial = self.symbolic_states() if stream else None
         run = self.symbolic_stack(X, mask, initial)
         loss = self.loss_of(run.output, X, Y, mask)
-        params = list(self.params.values())
+        params = [shared for name, shared in self.params.items() if name not in frozen]
         # A stream step's initial states are inputs, so the learnable ones get no gradient there.
         grads = aesara.grad(loss + optim.l2_penalty(params, reg), params,
                             disconnected_inputs="ignore" if stream else "raise")
@@ -207,7 +232,7 @@ class RecurrentModel:
         """:meth:`train_step` that also starts from given states and returns the final ones:
         ``f(X, Y, mask, learning_rate, *initial) -> [loss, *final]``, the states listed layer after
         layer.  The gradient stops at the initial states: they are inputs, not parameters."""
-        return self._function(("stream", *self._train_key(optimizer, reg, clip, options)))
+        return self._function(("stream", *self.train_key(optimizer, options, reg, clip)))
 
     def train_step(self, optimizer="sgd", reg=0.0, clip=None, **options):
         """The compiled step ``f(X, Y, mask, learning_rate) -> loss`` that updates the parameters.
@@ -219,13 +244,15 @@ class RecurrentModel:
         Compiled once per combination; the optimizer's state (velocities,
         caches) is then in ``optimizer_states[key]``.
         """
-        return self._function(self._train_key(optimizer, reg, clip, options))
+        return self._function(self.train_key(optimizer, options, reg, clip))
 
-    @staticmethod
-    def _train_key(optimizer, reg, clip, options):
+    def train_key(self, optimizer, options, reg, clip):
+        """The key of the training step :meth:`train_step` compiles for these settings (and the frozen
+        parameters), under which ``optimizer_states`` holds its optimizer's state."""
+        options = dict(options)
         optim.get(optimizer).check_options(options)
         options = tuple(sorted((name, float(value)) for name, value in options.items()))
-        return (optimizer, options, float(reg), None if clip is None else float(clip))
+        return (optimizer, options, float(reg), None if clip is None else float(clip), tuple(sorted(self.frozen)))
 
     def batch(self, X, Y, indices, columns=None):
         """Padded time-major arrays (X, Y, mask) of the items ``indices`` of validated lists X, Y.
@@ -377,6 +404,7 @@ class RecurrentModel:
             "truncate_gradient": self.truncate_gradient,
             "grad_clip": self.grad_clip,
             "seed": self.seed,
+            **({"frozen": sorted(self.frozen)} if self.frozen else {}),
         }
 
     def parameter_values(self) -> dict:
@@ -493,14 +521,59 @@ class LanguageModel(RecurrentModel):
     cross-entropy in nats (``perplexity`` its exponential).
     """
 
-    def __init__(self, vocab_size, embedding_dim, layers=(("gru", 64), ("lstm", 32)), **kwargs):
+    def __init__(self, vocab_size, embedding_dim, layers=(("gru", 64), ("lstm", 32)), tie_embeddings=False,
+                 **kwargs):
         self.vocab_size = positive_int(vocab_size, "vocab_size")
         self.embedding_dim = positive_int(embedding_dim, "embedding_dim")
+        if not isinstance(tie_embeddings, bool):
+            raise TypeError(f"tie_embeddings must be True or False, got {tie_embeddings!r}")
+        self.tie_embeddings = tie_embeddings
         super().__init__(embedding_dim, vocab_size, layers, **kwargs)
 
     def _add_input_params(self, rng):
         limit = np.sqrt(6.0 / (self.vocab_size + self.embedding_dim))
         self._param("embedding", rng.uniform(-limit, limit, (self.vocab_size, self.embedding_dim)))
+
+    def _add_output_params(self, rng, n_top):
+        if not self.tie_embeddings:
+            return super()._add_output_params(rng, n_top)
+        if n_top != self.embedding_dim:
+            raise ValueError(f"tie_embeddings needs the top layer's size ({n_top}) to equal embedding_dim "
+                             f"({self.embedding_dim}): the output weights would be the embedding's transpose")
+        self._param("output.b", np.zeros(self.n_classes))
+
+    def output_weights(self):
+        """The output weights; with ``tie_embeddings`` the embedding's transpose (Press and Wolf, 2017),
+        so that a word's input vector is also the direction that predicts it."""
+        return self.params["embedding"].T if self.tie_embeddings else super().output_weights()
+
+    def load_embeddings(self, path, vocab, freeze=False):
+        """Fill the embedding rows of ``vocab``'s words from a word2vec or GloVe text file.
+
+        Words the file lacks keep their values.  The vectors must have
+        ``embedding_dim`` numbers; the file is read and checked whole before
+        any row changes (:func:`aerann.data.word_vectors.read_word_vectors`).
+        ``freeze=True`` leaves the embedding out of training.  Returns a
+        :class:`LoadedEmbeddings` (``found``, ``vocabulary``, ``file_words``),
+        whose text says how many words were found.
+        """
+        words = list(vocab.index_to_word)
+        if len(words) != self.vocab_size:
+            raise ValueError(f"the vocabulary has {len(words)} words, the model's embedding {self.vocab_size} rows")
+        if not isinstance(freeze, bool):
+            raise TypeError(f"freeze must be True or False, got {freeze!r}")
+        loaded = word_vectors.read_word_vectors(path, words)
+        if loaded.dimension != self.embedding_dim:
+            raise ValueError(f"{path} holds vectors of {loaded.dimension} numbers, the model's embedding has "
+                             f"{self.embedding_dim}")
+        embedding = self.params["embedding"].get_value()
+        for index, word in enumerate(words):
+            if word in loaded.vectors:
+                embedding[index] = loaded.vectors[word]
+        self.params["embedding"].set_value(embedding)
+        if freeze:
+            self.freeze(["embedding"])
+        return LoadedEmbeddings(len(loaded.vectors), len(words), loaded.file_words, str(path))
 
     def _symbolic_inputs(self):
         return at.imatrix("X"), at.imatrix("Y")
@@ -610,7 +683,21 @@ class LanguageModel(RecurrentModel):
         return float(np.exp(self.loss(X, Y)))
 
     def config(self):
-        return {"vocab_size": self.vocab_size, "embedding_dim": self.embedding_dim, **super().config()}
+        tied = {"tie_embeddings": True} if self.tie_embeddings else {}
+        return {"vocab_size": self.vocab_size, "embedding_dim": self.embedding_dim, **tied, **super().config()}
+
+
+class LoadedEmbeddings(NamedTuple):
+    """What :meth:`LanguageModel.load_embeddings` did: how many of the vocabulary's words it found."""
+
+    found: int
+    vocabulary: int
+    file_words: int
+    path: str
+
+    def __str__(self):
+        return (f"{self.found} of the {self.vocabulary} vocabulary words found in {self.path} "
+                f"({self.file_words} vectors)")
 
 
 class SequenceTagger(RecurrentModel):

@@ -190,7 +190,7 @@ class Poisoned:
         self.model._functions[self.key] = self.compiled
 
 
-KEY = ("rmsprop", (), 0.0, None)
+KEY = ("rmsprop", (), 0.0, None, ())  # the model's train_key: no parameter frozen
 
 
 def test_a_non_finite_step_is_undone_and_the_learning_rate_halved(reference, tmp_path, capsys):

@@ -79,9 +79,9 @@ class SequenceBatches:
         self.plan = []
 
     def training_step(self, step_key):
-        """(the compiled step, its key) for the step key (optimizer, options, reg, clip)."""
+        """(the compiled step, the model's key of it) for the step key (optimizer, options, reg, clip)."""
         optimizer, options, reg, clip = step_key
-        return self.model.train_step(optimizer, reg, clip, **dict(options)), step_key
+        return self.model.train_step(optimizer, reg, clip, **dict(options)), self.model.train_key(*step_key)
 
     def begin_epoch(self, rng) -> int:
         self.plan = batching.minibatches(len(self.X), self.lengths, self.batch_size, rng, batching.DEFAULT_BUCKETS)
@@ -122,7 +122,8 @@ class StreamBatches:
 
     def training_step(self, step_key):
         optimizer, options, reg, clip = step_key
-        return self.model.stream_step(optimizer, reg, clip, **dict(options)), ("stream", *step_key)
+        key = ("stream", *self.model.train_key(*step_key))
+        return self.model.stream_step(optimizer, reg, clip, **dict(options)), key
 
     def begin_epoch(self, rng) -> int:
         if self.states is None:  # not resumed in the middle of the epoch
