@@ -28,6 +28,14 @@ the last k steps the layer processes (of the padded sequence) only; -1 is
 full BPTT.
 ``grad_clip=c`` clips the gradient flowing into each new state at every step
 to [-c, c] (Lasagne's ``grad_clipping``); None (the default) leaves it alone.
+
+Dropout masks are inputs, drawn by the caller (the training loop draws new
+ones for every step; a test passes fixed ones): ``input_masks`` multiply
+each layer's input sequence (T, B, n_in) elementwise, and
+``recurrent_masks`` each layer's :attr:`~aerann.RecurrentUnit.recurrent_inputs`
+as they enter the recurrent products, one (B, n_out) mask per sequence used
+at every step (variational dropout, Gal and Ghahramani 2016).  Inverted
+dropout: a mask holds 0 or 1 / (1 - p), so nothing changes at test time.
 """
 
 import numbers
@@ -102,8 +110,22 @@ def check_initial_states(unit, initial):
     return states
 
 
+def check_recurrent_masks(unit, masks):
+    """``masks`` as one symbolic (B, n_out) mask per name in ``unit.recurrent_inputs``, or None."""
+    if masks is None:
+        return None
+    if not unit.recurrent_inputs:
+        raise ValueError(f"recurrent dropout needs to know where {unit.name}'s state enters its recurrent "
+                         f"products, and {type(unit).__name__} does not say: it lists no recurrent_inputs "
+                         "(see the plugin guide, docs/plugins.md)")
+    masks = list(masks) if isinstance(masks, (list, tuple)) else [masks]
+    if len(masks) != len(unit.recurrent_inputs):
+        raise ValueError(f"{unit.name} takes {len(unit.recurrent_inputs)} recurrent mask(s), got {len(masks)}")
+    return [at.as_tensor_variable(m) for m in masks]
+
+
 def scan_layer(unit, inputs, mask=None, truncate_gradient=-1, grad_clip=None, batch=None, initial=None,
-               backwards=False) -> LayerStates:
+               backwards=False, recurrent_masks=None) -> LayerStates:
     """Run ``unit`` over ``inputs`` (T, B, n_in): its state sequences and final states.
 
     ``initial`` is one (B, n_out) state per name in ``unit.states``, or None
@@ -111,10 +133,13 @@ def scan_layer(unit, inputs, mask=None, truncate_gradient=-1, grad_clip=None, ba
     size, ``inputs.shape[1]`` by default; a stack passes its first input's,
     so that a layer's initial states do not depend on the scan below it:
     shape inference and rewrites of an allocation then stop at the stack's
-    input instead of walking the stack.
+    input instead of walking the stack.  ``recurrent_masks`` (one (B, n_out)
+    mask per name in ``unit.recurrent_inputs``) is recurrent dropout.
     """
     truncate_gradient = check_truncate_gradient(truncate_gradient)
     grad_clip = check_grad_clip(grad_clip)
+    recurrent_masks = check_recurrent_masks(unit, recurrent_masks)
+    positions = [unit.states.index(name) for name in unit.recurrent_inputs]
     if initial is None:
         batch = inputs.shape[1] if batch is None else batch
         initial = [at.zeros((batch, h0.shape[0]), dtype=h0.dtype) + h0 for h0 in unit.initial_states()]
@@ -139,10 +164,15 @@ def scan_layer(unit, inputs, mask=None, truncate_gradient=-1, grad_clip=None, ba
         x_t = tuple(args[: len(parts)]) if several else args[0]
         rest = args[len(parts) :]
         if mask is None:
-            prev = rest
+            prev = rest[:count]
         else:
-            m_t, prev = rest[0], rest[1:]
-        new = _as_states(unit, unit_step(x_t, *prev), count)
+            m_t, prev = rest[0], rest[1 : count + 1]
+        if recurrent_masks is None:
+            new = unit_step(x_t, *prev)
+        else:
+            dropped = tuple(prev[i] * keep for i, keep in zip(positions, rest[-len(recurrent_masks) :]))
+            new = unit_step(x_t, *prev, recurrent=dropped)
+        new = _as_states(unit, new, count)
         if grad_clip is not None:
             new = [clip_gradient(state, -grad_clip, grad_clip) for state in new]
         if mask is not None:
@@ -154,6 +184,7 @@ def scan_layer(unit, inputs, mask=None, truncate_gradient=-1, grad_clip=None, ba
         step,
         sequences=parts if mask is None else parts + [mask],
         outputs_info=initial,
+        non_sequences=recurrent_masks or [],
         truncate_gradient=truncate_gradient,
         name=f"{unit.name}_scan",
     )
@@ -169,23 +200,36 @@ def run_layer(unit, inputs, mask=None, truncate_gradient=-1, grad_clip=None, bat
     return scan_layer(unit, inputs, mask, truncate_gradient, grad_clip, batch, initial, backwards).sequences
 
 
+def _per_layer(values, count, what):
+    if values is None:
+        return [None] * count
+    values = list(values)
+    if len(values) != count:
+        raise ValueError(f"{what} are given for {len(values)} layer(s), but the stack has {count}")
+    return values
+
+
 def scan_stack(units, inputs, mask=None, truncate_gradient=-1, grad_clip=None, initial=None,
-               backwards=False) -> StackStates:
+               backwards=False, input_masks=None, recurrent_masks=None) -> StackStates:
     """Run layers in order, each on the previous one's output (its first state).
 
     ``initial`` is None or one entry per layer: that layer's initial states
-    (as for :func:`scan_layer`), or None for its learnable ones.  Returns the
-    top layer's output and every layer's final states.
+    (as for :func:`scan_layer`), or None for its learnable ones.
+    ``input_masks`` and ``recurrent_masks`` are None or one entry per layer
+    (None for a layer without that dropout): the mask (T, B, n_in) of the
+    layer's input and the layer's recurrent masks.  Returns the top layer's
+    output and every layer's final states.
     """
     units = list(units)
-    if initial is None:
-        initial = [None] * len(units)
-    elif len(initial) != len(units):
-        raise ValueError(f"initial states are given for {len(initial)} layer(s), but the stack has {len(units)}")
+    initial = _per_layer(initial, len(units), "initial states")
+    input_masks = _per_layer(input_masks, len(units), "input masks")
+    recurrent_masks = _per_layer(recurrent_masks, len(units), "recurrent masks")
     batch = inputs.shape[1]
     final = []
-    for unit, states in zip(units, initial):
-        layer = scan_layer(unit, inputs, mask, truncate_gradient, grad_clip, batch, states, backwards)
+    for unit, states, input_mask, recurrent in zip(units, initial, input_masks, recurrent_masks):
+        if input_mask is not None:
+            inputs = inputs * input_mask
+        layer = scan_layer(unit, inputs, mask, truncate_gradient, grad_clip, batch, states, backwards, recurrent)
         inputs = layer.sequences[0]
         final.append(layer.final)
     return StackStates(inputs, final)

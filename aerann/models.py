@@ -24,7 +24,7 @@ from aerann import graph, units
 from aerann.backend import compiler, parameters
 from aerann.backend.crossentropy import cross_entropy
 from aerann.data import batching, files, word_vectors
-from aerann.data.validation import as_index_sequence, check_dataset, finite_float, positive_int
+from aerann.data.validation import as_index_sequence, check_dataset, dropout_rate, finite_float, positive_int
 from aerann.stack import parse_layers, RecurrentStack
 from aerann.training import engine, optim
 from aerann.training import settings as training_settings
@@ -36,7 +36,8 @@ EVALUATION_BATCH = 64  # sequences per batch in loss and predict
 class RecurrentModel:
     """The machinery shared by every model: units, parameters, compiled functions, training."""
 
-    def __init__(self, n_in, n_classes, layers, truncate_gradient=-1, grad_clip=None, seed=0, frozen=()):
+    def __init__(self, n_in, n_classes, layers, truncate_gradient=-1, grad_clip=None, seed=0, frozen=(),
+                 dropout=0.0, recurrent_dropout=0.0):
         self.n_in = positive_int(n_in, "n_in")
         self.n_classes = positive_int(n_classes, "n_classes")
         self.layers = parse_layers(layers)
@@ -48,7 +49,12 @@ class RecurrentModel:
         rng = np.random.default_rng(seed)
         self.params = {}
         self._add_input_params(rng)
-        self.stack = RecurrentStack(self._input_size(), self.layers, rng, self.truncate_gradient, self.grad_clip)
+        self.dropout = dropout_rate(dropout, "dropout")
+        self.recurrent_dropout = dropout_rate(recurrent_dropout, "recurrent_dropout")
+        # Dropout acts on an embedding's output and between layers, not on real-valued features.
+        input_dropout = [0.0 if i == 0 and not self._embeds() else self.dropout for i in range(len(self.layers))]
+        self.stack = RecurrentStack(self._input_size(), self.layers, rng, self.truncate_gradient, self.grad_clip,
+                                    input_dropout, recurrent_dropout)
         self.units = self.stack.units
         self.params.update(self.stack.params)
         self._add_output_params(rng, self.stack.n_out)
@@ -63,6 +69,10 @@ class RecurrentModel:
 
     def _input_size(self) -> int:
         return self.n_in
+
+    def _embeds(self) -> bool:
+        """Whether the stack's input is an embedding (dropout then drops its output)."""
+        return False
 
     def _add_output_params(self, rng, n_top):
         """Create the output layer's parameters: ``output.W`` (n_top, n_classes) and ``output.b``."""
@@ -107,14 +117,20 @@ class RecurrentModel:
     def _param(self, name, value):
         self.params[name] = parameters.shared(np.asarray(value).astype(aesara.config.floatX), name=name)
 
-    def symbolic_stack(self, X, mask, initial=None) -> graph.StackStates:
+    def symbolic_stack(self, X, mask, initial=None, dropout_masks=None) -> graph.StackStates:
         """The stack over symbolic inputs: the top layer's states (T, B, n_top) and every layer's final states.
 
         ``initial`` is None (the units' learnable initial states) or, for
         every layer, one symbolic (B, n_out) state per name in its unit's
-        ``states`` (what :meth:`symbolic_states` makes).
+        ``states`` (what :meth:`symbolic_states` makes); ``dropout_masks``
+        None or what ``stack.symbolic_dropout_masks()`` makes.
         """
-        return self.stack.symbolic(self._layer_input(X), mask, initial)
+        return self.stack.symbolic(self._layer_input(X), mask, initial, dropout_masks)
+
+    def dropout_masks(self, rng, steps, batch) -> list:
+        """New dropout masks for one training step on a (steps, batch) minibatch, drawn from ``rng``: the
+        training step's last inputs; none without dropout (:meth:`RecurrentStack.dropout_masks`)."""
+        return self.stack.dropout_masks(rng, steps, batch)
 
     def symbolic_top(self, X, mask):
         """The top layer's states (T, B, n_top) for symbolic inputs."""
@@ -212,7 +228,8 @@ class RecurrentModel:
         stream = key[0] == "stream"
         optimizer, options, reg, clip, frozen = key[1:] if stream else key
         initial = self.symbolic_states() if stream else None
-        run = self.symbolic_stack(X, mask, initial)
+        masks = self.stack.symbolic_dropout_masks()
+        run = self.symbolic_stack(X, mask, initial, masks)
         loss = self.loss_of(run.output, X, Y, mask)
         params = [shared for name, shared in self.params.items() if name not in frozen]
         # A stream step's initial states are inputs, so the learnable ones get no gradient there.
@@ -224,14 +241,15 @@ class RecurrentModel:
         updates, state = optim.build(optimizer, params, grads, learning_rate, **dict(options))
         self.optimizer_states[key] = state
         if stream:
-            return compiler.function([X, Y, mask, learning_rate, *_flat(initial)], [loss, *_flat(run.final)],
-                                    updates=updates, allow_input_downcast=True)
-        return compiler.function([X, Y, mask, learning_rate], loss, updates=updates, allow_input_downcast=True)
+            return compiler.function([X, Y, mask, learning_rate, *_flat(initial), *masks],
+                                     [loss, *_flat(run.final)], updates=updates, allow_input_downcast=True)
+        return compiler.function([X, Y, mask, learning_rate, *masks], loss, updates=updates,
+                                 allow_input_downcast=True)
 
     def stream_step(self, optimizer="sgd", reg=0.0, clip=None, **options):
         """:meth:`train_step` that also starts from given states and returns the final ones:
-        ``f(X, Y, mask, learning_rate, *initial) -> [loss, *final]``, the states listed layer after
-        layer.  The gradient stops at the initial states: they are inputs, not parameters."""
+        ``f(X, Y, mask, learning_rate, *initial, *dropout_masks) -> [loss, *final]``, the states listed
+        layer after layer.  The gradient stops at the initial states: they are inputs, not parameters."""
         return self._function(("stream", *self.train_key(optimizer, options, reg, clip)))
 
     def train_step(self, optimizer="sgd", reg=0.0, clip=None, **options):
@@ -242,7 +260,9 @@ class RecurrentModel:
         ``optimizer`` (see :mod:`aerann.training.optim`; ``options`` such as ``mu``
         go to it), with L2 weight ``reg`` and global norm clipping ``clip``.
         Compiled once per combination; the optimizer's state (velocities,
-        caches) is then in ``optimizer_states[key]``.
+        caches) is then in ``optimizer_states[key]``.  A model with dropout
+        takes the step's dropout masks last: ``f(X, Y, mask, learning_rate,
+        *model.dropout_masks(rng, *X.shape))``.
         """
         return self._function(self.train_key(optimizer, options, reg, clip))
 
@@ -405,6 +425,8 @@ class RecurrentModel:
             "grad_clip": self.grad_clip,
             "seed": self.seed,
             **({"frozen": sorted(self.frozen)} if self.frozen else {}),
+            **({"dropout": self.dropout} if self.dropout else {}),
+            **({"recurrent_dropout": self.recurrent_dropout} if self.recurrent_dropout else {}),
         }
 
     def parameter_values(self) -> dict:
@@ -577,6 +599,9 @@ class LanguageModel(RecurrentModel):
 
     def _symbolic_inputs(self):
         return at.imatrix("X"), at.imatrix("Y")
+
+    def _embeds(self) -> bool:
+        return True
 
     def _layer_input(self, X):
         return self.params["embedding"][X]
@@ -770,6 +795,9 @@ class SequenceClassifier(RecurrentModel):
     def _symbolic_inputs(self):
         X = at.imatrix("X") if self.vocab_size is not None else at.tensor3("X", dtype=aesara.config.floatX)
         return X, at.ivector("Y")
+
+    def _embeds(self) -> bool:
+        return self.vocab_size is not None
 
     def _layer_input(self, X):
         return self.params["embedding"][X] if self.vocab_size is not None else X

@@ -22,7 +22,7 @@ import numpy as np
 
 from aerann import graph, units
 from aerann.backend import compiler
-from aerann.data.validation import positive_int
+from aerann.data.validation import dropout_rate, positive_int
 
 
 def parse_layers(layers):
@@ -51,13 +51,22 @@ class RecurrentStack:
     one sequence).  Parameters are named ``layer{i}.{name}`` in
     :attr:`params`; ``truncate_gradient`` and ``grad_clip`` are the scan
     driver's (:mod:`aerann.graph`).
+
+    ``dropout`` (a rate, or one per layer) drops each layer's inputs, and
+    ``recurrent_dropout`` the state entering each layer's recurrent products
+    (one mask per sequence, reused at every step): inverted dropout, in
+    training only.  The training step takes the masks as inputs, which
+    :meth:`dropout_masks` draws; calling the stack never drops anything.
     """
 
-    def __init__(self, n_in, layers, seed=0, truncate_gradient=-1, grad_clip=None):
+    def __init__(self, n_in, layers, seed=0, truncate_gradient=-1, grad_clip=None, dropout=0.0,
+                 recurrent_dropout=0.0):
         self.n_in = positive_int(n_in, "n_in")
         self.layers = parse_layers(layers)
         self.truncate_gradient = graph.check_truncate_gradient(truncate_gradient)
         self.grad_clip = graph.check_grad_clip(grad_clip)
+        self.dropout = _rates(dropout, len(self.layers), "dropout")
+        self.recurrent_dropout = _rates(recurrent_dropout, len(self.layers), "recurrent_dropout")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer, np.random.Generator)):
             raise TypeError(f"seed must be an integer or a numpy Generator, got {seed!r}")
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
@@ -72,6 +81,9 @@ class RecurrentStack:
             for param_name, shared in unit.params.items():
                 shared.name = f"layer{i}.{param_name}"
                 self.params[shared.name] = shared
+            if self.recurrent_dropout[i] and not unit.recurrent_inputs:
+                raise ValueError(f"layer {i} ({name}): recurrent_dropout needs a unit that lists its "
+                                 f"recurrent_inputs, and {type(unit).__name__} lists none (see docs/plugins.md)")
             self.units.append(unit)
             n = n_out
 
@@ -90,11 +102,44 @@ class RecurrentStack:
         return f"RecurrentStack(n_in={self.n_in}, layers=[{layers}])"
 
     # -- the graph -------------------------------------------------------------
-    def symbolic(self, x, mask=None, initial=None) -> graph.StackStates:
+    def symbolic(self, x, mask=None, initial=None, dropout_masks=None) -> graph.StackStates:
         """The stack over symbolic inputs ``x`` (T, B, n_in): the top layer's states and every layer's
-        final states (:func:`aerann.graph.scan_stack`)."""
+        final states (:func:`aerann.graph.scan_stack`); ``dropout_masks`` are what
+        :meth:`symbolic_dropout_masks` makes, None for no dropout."""
+        input_masks = recurrent_masks = None
+        if dropout_masks:
+            masks = iter(dropout_masks)
+            input_masks = [next(masks) if rate else None for rate in self.dropout]
+            recurrent_masks = [[next(masks) for _ in unit.recurrent_inputs] if rate else None
+                               for unit, rate in zip(self.units, self.recurrent_dropout)]
         return graph.scan_stack(self.units, x, mask, truncate_gradient=self.truncate_gradient,
-                                grad_clip=self.grad_clip, initial=initial)
+                                grad_clip=self.grad_clip, initial=initial, input_masks=input_masks,
+                                recurrent_masks=recurrent_masks)
+
+    @property
+    def has_dropout(self) -> bool:
+        return any(self.dropout) or any(self.recurrent_dropout)
+
+    def symbolic_dropout_masks(self) -> list:
+        """Symbolic inputs for the dropout masks, in the order :meth:`dropout_masks` draws them: each
+        dropped layer's input mask (T, B, n_in), then each layer's recurrent masks (B, n_out)."""
+        masks = [at.tensor3(f"layer{i}.input_mask", dtype=self.dtype) for i, rate in enumerate(self.dropout) if rate]
+        for i, (unit, rate) in enumerate(zip(self.units, self.recurrent_dropout)):
+            if rate:
+                masks += [at.matrix(f"layer{i}.{name}_mask", dtype=self.dtype) for name in unit.recurrent_inputs]
+        return masks
+
+    def dropout_masks(self, rng, steps, batch) -> list:
+        """New dropout masks for a minibatch of ``batch`` sequences of ``steps`` steps, drawn from
+        ``rng``: each entry 0 with the layer's rate p, 1 / (1 - p) otherwise."""
+        masks, n_in = [], [self.n_in] + [unit.n_out for unit in self.units[:-1]]
+        for n, rate in zip(n_in, self.dropout):
+            if rate:
+                masks.append(_mask(rng, (steps, batch, n), rate, self.dtype))
+        for unit, rate in zip(self.units, self.recurrent_dropout):
+            if rate:
+                masks += [_mask(rng, (batch, unit.n_out), rate, self.dtype) for _ in unit.recurrent_inputs]
+        return masks
 
     def symbolic_step(self, x_t, states):
         """One step of every layer outside any scan: the new states of every layer from the inputs
@@ -177,7 +222,7 @@ class RecurrentStack:
              tuple((name, shared.ndim) for name, shared in unit.params.items()))
             for unit in self.units
         )
-        return layers, self.dtype, self.truncate_gradient, self.grad_clip
+        return layers, self.dtype, self.truncate_gradient, self.grad_clip  # dropout: training only
 
     def compiled(self):
         """``(f, names)``: ``f(x, *initial states, *parameters) -> [outputs, *final states]``, the parameters
@@ -201,6 +246,18 @@ class RecurrentStack:
                 function = compiler.function([x, *flat, *symbols], outputs, givens=list(zip(shared, symbols)))
             _COMPILED[key] = (function, names)
         return _COMPILED[key]
+
+
+def _rates(value, count, name):
+    """A dropout rate in [0, 1) for each of ``count`` layers, from one rate or a list of them."""
+    values = list(value) if isinstance(value, (list, tuple)) else [value] * count
+    if len(values) != count:
+        raise ValueError(f"{name}: {len(values)} rates for {count} layer(s)")
+    return [dropout_rate(rate, name) for rate in values]
+
+
+def _mask(rng, shape, rate, dtype):
+    return ((rng.random(shape) >= rate) / (1.0 - rate)).astype(dtype)
 
 
 _COMPILED = {}  # RecurrentStack.structure() and backend -> (function, parameter names)

@@ -94,7 +94,8 @@ def test_train_then_resume_longer_equals_one_long_run_then_evaluate_generate_plo
 
 @pytest.mark.slow
 def test_stream_training_resumes_exactly_keeps_the_best_model_and_generates(tmp_path, capsys):
-    stream = [*TINY, "--stream", "--bptt", "5", "--optimizer", "adam", "--schedule", "plateau"]
+    stream = [*TINY, "--stream", "--bptt", "5", "--optimizer", "adam", "--schedule", "plateau", "--dropout", "0.2",
+              "--recurrent-dropout", "0.1"]
     whole, split = tmp_path / "whole", tmp_path / "split"
     assert main(["train", *stream, "--epochs", "2", "--out", str(whole)]) == 0
     printed = capsys.readouterr().out
@@ -107,6 +108,8 @@ def test_stream_training_resumes_exactly_keeps_the_best_model_and_generates(tmp_
     b, _ = files.load_arrays(split / "model.npz")
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    config = files.load_arrays(whole / "model.npz")[1]["config"]
+    assert (config["dropout"], config["recurrent_dropout"]) == (0.2, 0.1)
     assert main(["generate", "--model", str(whole / "best.npz"), "--count", "2", "--seed", "3"]) == 0
 
 

@@ -209,3 +209,41 @@ def test_reference_has_the_units_parameters(unit_name, variant):
     shapes = {name: p.get_value().shape for name, p in unit.params.items()}
     assert shapes == REFERENCE_UNITS[unit_name](**variant).shapes(3, 2)
     assert tuple(unit.states) == REFERENCE_UNITS[unit_name].states
+
+
+DROPPED = (("elman", None), ("rated", None), ("gru", None), ("lstm", None))  # every built-in unit, stacked
+
+
+def compiled_with_dropout():
+    """(f, names, model): f(X, Y, mask, *dropout masks, *params) -> [loss, *grads] for DROPPED with
+    dropout on every layer's input and recurrent state, the masks given."""
+    key = ("dropout", compiler.get_backend())
+    if key not in _functions:
+        model = LanguageModel(PLACEHOLDER_VOCAB, PLACEHOLDER_EMBEDDING,
+                              layers=layer_specs(DROPPED, [PLACEHOLDER_HIDDEN] * len(DROPPED)),
+                              dropout=0.5, recurrent_dropout=0.5)
+        shared = list(model.params.values())
+        symbols = [at.TensorType(p.dtype, shape=(None,) * p.ndim)(p.name) for p in shared]
+        X, Y, mask = at.imatrix("X"), at.imatrix("Y"), at.matrix("mask", dtype=aesara.config.floatX)
+        masks = model.stack.symbolic_dropout_masks()
+        loss = model.loss_of(model.symbolic_stack(X, mask, None, masks).output, X, Y, mask)
+        grads = aesara.grad(loss, shared)
+        f = compiler.function([X, Y, mask, *masks, *symbols], [loss, *grads], givens=list(zip(shared, symbols)))
+        _functions[key] = (f, list(model.params))
+    return _functions[key]
+
+
+@pytest.mark.slow
+@given(batch=sequence_batches, embed=embeddings, hidden=st.lists(st.integers(1, PLACEHOLDER_HIDDEN - 1),
+                                                                min_size=4, max_size=4))
+def test_symbolic_gradients_with_fixed_dropout_masks_equal_numpy_bptt(batch, embed, hidden):
+    T, B, V, X, Y, mask, rng = batch
+    params = draw_parameters(rng, DROPPED, V, embed, hidden)
+    sizes = [embed] + hidden
+    input_masks = [(rng.random((T, B, sizes[i])) >= 0.5) * 2.0 for i in range(len(DROPPED))]
+    recurrent_masks = [(rng.random((B, sizes[i + 1])) >= 0.3) / 0.7 for i in range(len(DROPPED))]
+    f, names = compiled_with_dropout()
+    loss, *grads = f(X, Y, mask, *input_masks, *recurrent_masks, *[params[name] for name in names])
+    reference = loss_and_gradients(X, Y, mask, params, layer_specs(DROPPED, hidden),
+                                   input_masks=input_masks, recurrent_masks=recurrent_masks)
+    assert_same((float(loss), dict(zip(names, grads))), reference, rtol=1e-6)

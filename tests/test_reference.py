@@ -159,3 +159,34 @@ def test_every_variant_gradients_equal_finite_differences(name, variant, batch, 
     loss, grads = loss_and_gradients(X, Y, mask, params, layers)
     numeric = finite_differences(lambda: loss_and_gradients(X, Y, mask, params, layers)[0], params)
     assert_gradients_equal(grads, numeric)
+
+
+def dropout_masks(rng, T, B, embed, layers):
+    """Fixed inverted-dropout masks for each layer's input and recurrent state, or None, drawn at random."""
+    sizes = [embed] + [n for _, n, _ in layers]
+    input_masks, recurrent_masks = [], []
+    for i in range(len(layers)):
+        rate = rng.choice([0.0, 0.5])
+        input_masks.append((rng.random((T, B, sizes[i])) >= rate) / (1 - rate) if rate else None)
+        rate = rng.choice([0.0, 0.3])
+        recurrent_masks.append((rng.random((B, sizes[i + 1])) >= rate) / (1 - rate) if rate else None)
+    return input_masks, recurrent_masks
+
+
+@given(batch=batches(max_steps=4, max_batch=2, vocab=(2, 4)), layers=reference_layers(), embed=st.integers(1, 3))
+def test_gradients_with_fixed_dropout_masks_equal_finite_differences(batch, layers, embed):
+    # Every unit and variant, each layer with or without input and recurrent dropout.
+    T, B, V, X, Y, mask, rng = batch
+    params = model(rng, V, embed, layers)
+    input_masks, recurrent_masks = dropout_masks(rng, T, B, embed, layers)
+    loss, grads = loss_and_gradients(X, Y, mask, params, layers, input_masks=input_masks,
+                                     recurrent_masks=recurrent_masks)
+    numeric = finite_differences(
+        lambda: loss_and_gradients(X, Y, mask, params, layers, input_masks=input_masks,
+                                   recurrent_masks=recurrent_masks)[0], params)
+    assert_gradients_equal(grads, numeric)
+    ones = [np.ones((T, B, n)) for n in [embed] + [n for _, n, _ in layers[:-1]]]
+    plain = loss_and_gradients(X, Y, mask, params, layers)
+    kept = loss_and_gradients(X, Y, mask, params, layers, input_masks=ones,
+                              recurrent_masks=[np.ones((B, n)) for _, n, _ in layers])
+    assert kept[0] == plain[0]  # masks of ones change nothing

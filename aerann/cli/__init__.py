@@ -34,6 +34,9 @@ TRAIN_DEFAULTS = {
     "hidden": 64,
     "embed": 32,
     "truncate": -1,
+    "dropout": 0.0,
+    "recurrent_dropout": 0.0,
+    "tie_embeddings": False,
     "epochs": 5,
     "batch_size": 16,
     "optimizer": "rmsprop",
@@ -181,6 +184,7 @@ def _train(args) -> None:
 
     from aerann import units
     from aerann.data import files, text
+    from aerann.data.validation import dropout_rate
     from aerann.models import LanguageModel, SequenceClassifier
     from aerann.training import run
     from aerann.training import settings as training_settings
@@ -215,6 +219,14 @@ def _train(args) -> None:
         value = options[key]
         if value is not None and not (math.isfinite(value) and (value >= low if inclusive else value > low)):
             raise CommandError(f"{_option(key)} must be {'non-negative' if inclusive else 'positive'}, got {value}")
+    for key in ("dropout", "recurrent_dropout"):
+        try:
+            dropout_rate(options[key], key)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+    if options["tie_embeddings"] and options["task"] == "classify":
+        raise CommandError("--tie-embeddings shares a language model's embedding with its output layer: it does "
+                           "not go with --task classify")
     settings = training_settings.check(options["lr"], options["optimizer"], _optimizer_options(options, given),
                                        options["reg"], options["clip"], options["schedule"], None,
                                        options["patience"])
@@ -292,15 +304,21 @@ def _train(args) -> None:
         validation = encode(held_out) if held_out else None
         model = SequenceClassifier(
             len(classes), layers=layers, vocab_size=len(vocab), embedding_dim=options["embed"],
-            truncate_gradient=options["truncate"], seed=options["seed"],
+            truncate_gradient=options["truncate"], seed=options["seed"], dropout=options["dropout"],
+            recurrent_dropout=options["recurrent_dropout"],
         )
         shape = f"{len(classes)} labels"
     else:
         X, Y = text.training_data(training, vocab)
         validation = text.training_data(held_out, vocab) if held_out else None
-        model = LanguageModel(
-            len(vocab), options["embed"], layers=layers, truncate_gradient=options["truncate"], seed=options["seed"]
-        )
+        try:
+            model = LanguageModel(
+                len(vocab), options["embed"], layers=layers, truncate_gradient=options["truncate"],
+                seed=options["seed"], dropout=options["dropout"], recurrent_dropout=options["recurrent_dropout"],
+                tie_embeddings=options["tie_embeddings"],
+            )
+        except ValueError as error:
+            raise CommandError(str(error)) from None
         shape = "language model"
     print(f"training on {len(X)} {what} ({sum(map(len, X))} tokens)"
           + (f", validating on {len(validation[0])}" if validation else "")
@@ -580,6 +598,15 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--hidden", type=int, help="units per layer (default 64)")
     model.add_argument("--embed", type=int, help="word embedding size (default 32)")
     model.add_argument("--truncate", type=int, help="backpropagate through the last N steps only (default -1: all)")
+    model.add_argument("--dropout", type=float,
+                       help="drop this fraction of the embedding's outputs and of each layer's outputs into the "
+                            "next, in training (default 0)")
+    model.add_argument("--recurrent-dropout", type=float,
+                       help="drop this fraction of each layer's state where it enters the recurrent products, one "
+                            "mask per sequence (variational dropout; default 0)")
+    model.add_argument("--tie-embeddings", action="store_const", const=True,
+                       help="use the embedding's transpose as the output weights (needs the top layer's size to "
+                            "equal --embed)")
     fitting = train.add_argument_group("training")
     fitting.add_argument("--epochs", type=int, help="passes over the training sentences (default 5)")
     fitting.add_argument("--batch-size", type=int, help="sentences per minibatch (default 16)")

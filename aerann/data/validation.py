@@ -28,6 +28,13 @@ def finite_float(value, name: str) -> float:
     return value
 
 
+def dropout_rate(value, name: str) -> float:
+    """``value`` as a dropout rate, in [0, 1) (the fraction of entries dropped), or a clear error."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+        raise ValueError(f"{name} must be a rate in [0, 1), got {value!r}")
+    return float(value)
+
+
 def as_index_sequence(seq, vocab_size: int, name: str = "x") -> np.ndarray:
     """``seq`` as a non-empty int32 array of token indices in ``[0, vocab_size)``.
 

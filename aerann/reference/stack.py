@@ -108,14 +108,14 @@ def _log_softmax(logits):
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-def _forward_layer(unit, p, inputs, mask, act):
-    """Run one layer; returns its state sequences and every step's cache."""
+def _forward_layer(unit, p, inputs, mask, act, recurrent_mask=None):
+    """Run one layer (with its recurrent dropout mask); returns its state sequences and every step's cache."""
     T, B, _ = inputs.shape
     states = [np.tile(p[f"{s}0"], (B, 1)) for s in unit.states]
     outputs = [np.zeros((T, *state.shape)) for state in states]
     caches = []
     for t in range(T):
-        new, cache = unit.forward(p, inputs[t], *states, act)
+        new, cache = unit.forward(p, inputs[t], *states, act, keep=recurrent_mask)
         keep = mask[t][:, None]
         states = [keep * n + (1 - keep) * s for n, s in zip(new, states)]
         for out, s in zip(outputs, states):
@@ -149,12 +149,15 @@ def _backward_layer(unit, p, caches, d_outputs, mask, act, first):
     return d_inputs, grads
 
 
-def loss_and_gradients(X, Y, mask, params, layers, truncate_gradient=-1):
+def loss_and_gradients(X, Y, mask, params, layers, truncate_gradient=-1, input_masks=None, recurrent_masks=None):
     """Summed masked cross-entropy and its gradient for every parameter (full name -> array).
 
     ``params`` uses the LanguageModel's names ("embedding", "layer0.Wx", ...,
     "output.W", "output.b"); ``layers`` its layer specs (n_out is read from
     the parameters).  ``truncate_gradient`` as in the module docstring.
+    Dropout with fixed masks: ``input_masks`` (one per layer, None or
+    (T, B, n_in)) multiply each layer's input, ``recurrent_masks`` (None or
+    (B, n_out)) each layer's ``h`` where it enters the recurrent products.
     """
     spec = _parse(layers)
     truncate_gradient = int(truncate_gradient)
@@ -164,10 +167,14 @@ def loss_and_gradients(X, Y, mask, params, layers, truncate_gradient=-1):
     T, B = Y.shape
     first = 0 if truncate_gradient == -1 or truncate_gradient >= T else T - truncate_gradient
 
+    input_masks = [None] * len(spec) if input_masks is None else list(input_masks)
+    recurrent_masks = [None] * len(spec) if recurrent_masks is None else list(recurrent_masks)
     inputs = np.asarray(params["embedding"], dtype=np.float64)[X]
     caches = []
     for i, (unit, act) in enumerate(spec):
-        outputs, layer_caches = _forward_layer(unit, _layer_params(params, i), inputs, mask, act)
+        if input_masks[i] is not None:
+            inputs = inputs * input_masks[i]
+        outputs, layer_caches = _forward_layer(unit, _layer_params(params, i), inputs, mask, act, recurrent_masks[i])
         caches.append(layer_caches)
         inputs = outputs[0]
     top = inputs
@@ -187,6 +194,8 @@ def loss_and_gradients(X, Y, mask, params, layers, truncate_gradient=-1):
     for i in range(len(spec) - 1, -1, -1):
         unit, act = spec[i]
         d_top, layer_grads = _backward_layer(unit, _layer_params(params, i), caches[i], d_top, mask, act, first)
+        if input_masks[i] is not None:
+            d_top = d_top * input_masks[i]
         for param_name, value in layer_grads.items():
             grads[f"layer{i}.{param_name}"] = value
     d_embedding = np.zeros(np.shape(params["embedding"]))

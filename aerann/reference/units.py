@@ -6,7 +6,9 @@ constructor's keywords, and ``variants`` lists every one of them).  An
 instance has ``shapes(n_in, n_out)`` (its
 parameters' names and shapes, as in aerann's units, initial states
 included), ``forward(p, x, *prev, act)``
-returning ``(new_states, cache)`` and ``backward(p, cache, *d_new, act)``
+returning ``(new_states, cache)`` (``keep=mask`` multiplies the previous
+``h`` where it enters the recurrent products: recurrent dropout) and
+``backward(p, cache, *d_new, act)``
 returning ``(dx, d_prev, dparams)``: the gradients with respect to the step's
 input, its previous states and its parameters, given the gradients with
 respect to its new states.  Row vectors as in the Aesara units: x (B, n_in),
@@ -49,6 +51,11 @@ def _affine_grads(dparams, names, x, h, dpre):
     dparams[b] = dpre.sum(axis=0)
 
 
+def _dropped(h, keep):
+    """The state as it enters the recurrent products, and the mask: ``h * keep`` (recurrent dropout)."""
+    return (h, 1.0) if keep is None else (h * keep, keep)
+
+
 class Elman:
     """h = f(x Wx + h_prev Wh + bh)."""
 
@@ -60,18 +67,19 @@ class Elman:
         return {"h0": (n_out,), "Wx": (n_in, n_out), "Wh": (n_out, n_out), "bh": (n_out,)}
 
     @staticmethod
-    def forward(p, x, h, act):
+    def forward(p, x, h, act, keep=None):
         f, _ = ACTIVATIONS[act]
-        a = x @ p["Wx"] + h @ p["Wh"] + p["bh"]
-        return [f(a)], (x, h, a)
+        hr, keep = _dropped(h, keep)
+        a = x @ p["Wx"] + hr @ p["Wh"] + p["bh"]
+        return [f(a)], (x, hr, keep, a)
 
     @staticmethod
     def backward(p, cache, dh_new, act):
-        x, h, a = cache
+        x, hr, keep, a = cache
         da = dh_new * ACTIVATIONS[act][1](a)
         dparams = {}
-        _affine_grads(dparams, ("Wx", "Wh", "bh"), x, h, da)
-        return da @ p["Wx"].T, [da @ p["Wh"].T], dparams
+        _affine_grads(dparams, ("Wx", "Wh", "bh"), x, hr, da)
+        return da @ p["Wx"].T, [(da @ p["Wh"].T) * keep], dparams
 
 
 class Rated:
@@ -85,23 +93,24 @@ class Rated:
         return {**Elman.shapes(n_in, n_out), **_gate_shapes(n_in, n_out, "z")}
 
     @staticmethod
-    def forward(p, x, h, act):
+    def forward(p, x, h, act, keep=None):
         f, _ = ACTIVATIONS[act]
-        a = x @ p["Wx"] + h @ p["Wh"] + p["bh"]
+        hr, keep = _dropped(h, keep)
+        a = x @ p["Wx"] + hr @ p["Wh"] + p["bh"]
         hhat = f(a)
-        z = sigmoid(x @ p["Wxz"] + h @ p["Whz"] + p["bz"])
-        return [(1 - z) * h + z * hhat], (x, h, a, hhat, z)
+        z = sigmoid(x @ p["Wxz"] + hr @ p["Whz"] + p["bz"])
+        return [(1 - z) * h + z * hhat], (x, h, hr, keep, a, hhat, z)
 
     @staticmethod
     def backward(p, cache, dh_new, act):
-        x, h, a, hhat, z = cache
+        x, h, hr, keep, a, hhat, z = cache
         da = dh_new * z * ACTIVATIONS[act][1](a)
         dz_pre = dh_new * (hhat - h) * z * (1 - z)
         dparams = {}
-        _affine_grads(dparams, ("Wx", "Wh", "bh"), x, h, da)
-        _affine_grads(dparams, ("Wxz", "Whz", "bz"), x, h, dz_pre)
+        _affine_grads(dparams, ("Wx", "Wh", "bh"), x, hr, da)
+        _affine_grads(dparams, ("Wxz", "Whz", "bz"), x, hr, dz_pre)
         dx = da @ p["Wx"].T + dz_pre @ p["Wxz"].T
-        dh = dh_new * (1 - z) + da @ p["Wh"].T + dz_pre @ p["Whz"].T
+        dh = dh_new * (1 - z) + (da @ p["Wh"].T + dz_pre @ p["Whz"].T) * keep
         return dx, [dh], dparams
 
 
@@ -119,40 +128,41 @@ class GRU:
         extra = {"bhh": (n_out,)} if self.reset_after else {}
         return {"h0": (n_out,), **_gate_shapes(n_in, n_out, "r", "z", "h"), **extra}
 
-    def forward(self, p, x, h, act):
+    def forward(self, p, x, h, act, keep=None):
         f, _ = ACTIVATIONS[act]
-        r = sigmoid(x @ p["Wxr"] + h @ p["Whr"] + p["br"])
-        z = sigmoid(x @ p["Wxz"] + h @ p["Whz"] + p["bz"])
+        hr, keep = _dropped(h, keep)
+        r = sigmoid(x @ p["Wxr"] + hr @ p["Whr"] + p["br"])
+        z = sigmoid(x @ p["Wxz"] + hr @ p["Whz"] + p["bz"])
         if self.reset_after:
-            recurrent = h @ p["Whh"] + p["bhh"]
+            recurrent = hr @ p["Whh"] + p["bhh"]
             a = x @ p["Wxh"] + p["bh"] + r * recurrent
         else:
             recurrent = None
-            a = x @ p["Wxh"] + (r * h) @ p["Whh"] + p["bh"]
+            a = x @ p["Wxh"] + (r * hr) @ p["Whh"] + p["bh"]
         hhat = f(a)
-        return [(1 - z) * h + z * hhat], (x, h, r, z, a, hhat, recurrent)
+        return [(1 - z) * h + z * hhat], (x, h, hr, keep, r, z, a, hhat, recurrent)
 
     def backward(self, p, cache, dh_new, act):
-        x, h, r, z, a, hhat, recurrent = cache
+        x, h, hr, keep, r, z, a, hhat, recurrent = cache
         da = dh_new * z * ACTIVATIONS[act][1](a)
         dz_pre = dh_new * (hhat - h) * z * (1 - z)
         dparams = {"Wxh": x.T @ da, "bh": da.sum(axis=0)}
         if self.reset_after:
             d_recurrent = da * r
             dr_pre = da * recurrent * r * (1 - r)
-            dparams["Whh"] = h.T @ d_recurrent
+            dparams["Whh"] = hr.T @ d_recurrent
             dparams["bhh"] = d_recurrent.sum(axis=0)
-            dh_candidate = d_recurrent @ p["Whh"].T
+            dhr_candidate = d_recurrent @ p["Whh"].T
         else:
             d_rh = da @ p["Whh"].T
-            dr_pre = d_rh * h * r * (1 - r)
-            dparams["Whh"] = (r * h).T @ da
-            dh_candidate = d_rh * r
-        _affine_grads(dparams, ("Wxz", "Whz", "bz"), x, h, dz_pre)
-        _affine_grads(dparams, ("Wxr", "Whr", "br"), x, h, dr_pre)
+            dr_pre = d_rh * hr * r * (1 - r)
+            dparams["Whh"] = (r * hr).T @ da
+            dhr_candidate = d_rh * r
+        _affine_grads(dparams, ("Wxz", "Whz", "bz"), x, hr, dz_pre)
+        _affine_grads(dparams, ("Wxr", "Whr", "br"), x, hr, dr_pre)
         dx = da @ p["Wxh"].T + dz_pre @ p["Wxz"].T + dr_pre @ p["Wxr"].T
-        dh = dh_new * (1 - z) + dh_candidate + dz_pre @ p["Whz"].T + dr_pre @ p["Whr"].T
-        return dx, [dh], dparams
+        dhr = dhr_candidate + dz_pre @ p["Whz"].T + dr_pre @ p["Whr"].T
+        return dx, [dh_new * (1 - z) + dhr * keep], dparams
 
 
 class LSTM:
@@ -192,19 +202,20 @@ class LSTM:
         dparams[f"Wc{gate}"] = (c * dpre).sum(axis=0)
         return dpre * weights
 
-    def forward(self, p, x, h, c, act):
+    def forward(self, p, x, h, c, act, keep=None):
         g, _ = ACTIVATIONS[act]
-        i = sigmoid(x @ p["Wxi"] + h @ p["Whi"] + self._peephole(p, c, "i") + p["bi"])
-        f = sigmoid(x @ p["Wxf"] + h @ p["Whf"] + self._peephole(p, c, "f") + p["bf"])
-        a = x @ p["Wxc"] + h @ p["Whc"] + p["bc"]
+        hr, keep = _dropped(h, keep)
+        i = sigmoid(x @ p["Wxi"] + hr @ p["Whi"] + self._peephole(p, c, "i") + p["bi"])
+        f = sigmoid(x @ p["Wxf"] + hr @ p["Whf"] + self._peephole(p, c, "f") + p["bf"])
+        a = x @ p["Wxc"] + hr @ p["Whc"] + p["bc"]
         candidate = g(a)
         c_new = f * c + i * candidate
-        o = sigmoid(x @ p["Wxo"] + h @ p["Who"] + self._peephole(p, c_new, "o") + p["bo"])
+        o = sigmoid(x @ p["Wxo"] + hr @ p["Who"] + self._peephole(p, c_new, "o") + p["bo"])
         h_new = o * g(c_new)
-        return [h_new, c_new], (x, h, c, i, f, a, candidate, c_new, o)
+        return [h_new, c_new], (x, hr, keep, c, i, f, a, candidate, c_new, o)
 
     def backward(self, p, cache, dh_new, dc_new, act):
-        x, h, c, i, f, a, candidate, c_new, o = cache
+        x, hr, keep, c, i, f, a, candidate, c_new, o = cache
         g, dg = ACTIVATIONS[act]
         dparams = {}
         do_pre = dh_new * g(c_new) * o * (1 - o)
@@ -214,13 +225,13 @@ class LSTM:
         df_pre = dc_total * c * f * (1 - f)
         dc = dc_total * f + self._peephole_grads(p, dparams, c, di_pre, "i")
         dc = dc + self._peephole_grads(p, dparams, c, df_pre, "f")
-        _affine_grads(dparams, ("Wxo", "Who", "bo"), x, h, do_pre)
-        _affine_grads(dparams, ("Wxc", "Whc", "bc"), x, h, da)
-        _affine_grads(dparams, ("Wxi", "Whi", "bi"), x, h, di_pre)
-        _affine_grads(dparams, ("Wxf", "Whf", "bf"), x, h, df_pre)
+        _affine_grads(dparams, ("Wxo", "Who", "bo"), x, hr, do_pre)
+        _affine_grads(dparams, ("Wxc", "Whc", "bc"), x, hr, da)
+        _affine_grads(dparams, ("Wxi", "Whi", "bi"), x, hr, di_pre)
+        _affine_grads(dparams, ("Wxf", "Whf", "bf"), x, hr, df_pre)
         dx = di_pre @ p["Wxi"].T + df_pre @ p["Wxf"].T + da @ p["Wxc"].T + do_pre @ p["Wxo"].T
         dh = di_pre @ p["Whi"].T + df_pre @ p["Whf"].T + da @ p["Whc"].T + do_pre @ p["Who"].T
-        return dx, [dh, dc], dparams
+        return dx, [dh * keep, dc], dparams
 
 
 UNITS = {"elman": Elman, "rated": Rated, "gru": GRU, "lstm": LSTM}

@@ -90,11 +90,12 @@ class SequenceBatches:
     def end_epoch(self) -> None:
         self.plan = []
 
-    def step(self, fn, index, learning_rate):
-        """(loss, targets, tokens, commit) of step ``index``; ``commit()`` keeps what a good step carries on."""
+    def step(self, fn, index, learning_rate, rng):
+        """(loss, targets, tokens, commit) of step ``index``, its dropout masks drawn from ``rng``;
+        ``commit()`` keeps what a good step carries on."""
         columns = self.model.batch_columns(self.batch_size)
         Xb, Yb, mask = self.model.batch(self.X, self.Y, self.plan[index], columns)
-        loss = float(fn(Xb, Yb, mask, learning_rate))
+        loss = float(fn(Xb, Yb, mask, learning_rate, *self.model.dropout_masks(rng, *mask.shape)))
         return loss, self.model.count_targets(mask), int(mask.sum()), None
 
     def arrays(self) -> dict:
@@ -133,9 +134,10 @@ class StreamBatches:
     def end_epoch(self) -> None:
         self.states = None
 
-    def step(self, fn, index, learning_rate):
+    def step(self, fn, index, learning_rate, rng):
         Xc, Yc = self.chunks[index]
-        loss, *final = fn(Xc, Yc, self.mask[: len(Xc)], learning_rate, *self.states)
+        masks = self.model.dropout_masks(rng, *Xc.shape)
+        loss, *final = fn(Xc, Yc, self.mask[: len(Xc)], learning_rate, *self.states, *masks)
 
         def commit():
             self.states = final
@@ -184,6 +186,7 @@ class Trainer:
         self.schedule = settings.new_schedule()
         self.step = self.epoch = self.position = 0
         self.epoch_loss, self.epoch_targets = 0.0, 0
+        self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.epoch_rng_state = None
         self.best_loss = self.best_epoch = self.best_params = None
@@ -287,7 +290,11 @@ class Trainer:
                         if self.interrupt_requested:
                             raise Interrupted(self.save_checkpoint(), self.step)
                         start = time.perf_counter()
-                        loss, targets, tokens, commit = self.batches.step(self.train_fn, self.position, self.lr)
+                        # The dropout masks of a step depend on the seed and the step alone, so a resumed
+                        # run, and a step redone at a lower learning rate, draw the same ones.
+                        dropout_rng = np.random.default_rng((self.seed, self.step))
+                        loss, targets, tokens, commit = self.batches.step(self.train_fn, self.position, self.lr,
+                                                                          dropout_rng)
                         elapsed = time.perf_counter() - start
                         after = self.snapshot() if math.isfinite(loss) else None
                         if after is None or not _finite(after):

@@ -83,6 +83,9 @@ class RecurrentUnit:
 
     name: str = ""
     states: tuple = ("h",)
+    # The states that enter the recurrent products, for recurrent dropout: a unit that lists them
+    # takes ``recurrent=(...)`` in its step, one tensor per name, to use in those products instead.
+    recurrent_inputs: tuple = ()
 
     def __new__(cls, *args, **kwargs):
         unit = super().__new__(cls)
@@ -156,16 +159,23 @@ class RecurrentUnit:
         """The learnable initial states, in the order of ``states``, each (n_out,)."""
         return [self._params[f"{state}0"] for state in self.states]
 
-    def step(self, x_t, *prev_states):
+    def step(self, x_t, *prev_states, **recurrent):
         """New states from the input at one step and the previous states.
 
         Returns the states in the order of ``states`` (a single tensor for one
         state).  Units that split their step implement :meth:`input_projection`
         and :meth:`projected_step` instead, and this composes them.
+
+        A unit that lists :attr:`recurrent_inputs` also takes
+        ``recurrent=(...)``: the states it names, as they should enter the
+        products with the recurrent weights (under recurrent dropout, the
+        states times a mask); the rest of the step (the LSTM's cell, the GRU's
+        interpolation) uses the states themselves.  None, or no keyword,
+        means the states themselves.
         """
         if type(self).projected_step is RecurrentUnit.projected_step:
             raise NotImplementedError(f"{type(self).__name__} must implement step(x_t, *prev_states)")
-        return self.projected_step(self.input_projection(x_t), *prev_states)
+        return self.projected_step(self.input_projection(x_t), *prev_states, **recurrent)
 
     def input_projection(self, x):
         """What a step needs from the input alone: a tensor or a tuple of tensors.
@@ -176,9 +186,9 @@ class RecurrentUnit:
         """
         return x
 
-    def projected_step(self, p_t, *prev_states):
+    def projected_step(self, p_t, *prev_states, **recurrent):
         """A step from one step of :meth:`input_projection`; the default is :meth:`step`."""
-        return self.step(p_t, *prev_states)
+        return self.step(p_t, *prev_states, **recurrent)
 
     def config(self) -> dict:
         """Keyword arguments (besides n_in, n_out, rng) that rebuild this unit."""

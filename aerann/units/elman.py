@@ -10,6 +10,7 @@ from aerann.units.hooks import hookimpl
 
 class Elman(RecurrentUnit):
     name = "elman"
+    recurrent_inputs = ("h",)
 
     def __init__(self, n_in, n_out, rng=None, activation="tanh", recurrent_init="uniform"):
         super().__init__(n_in, n_out)
@@ -23,8 +24,9 @@ class Elman(RecurrentUnit):
     def input_projection(self, x):
         return x.dot(self.Wx) + self.bh
 
-    def projected_step(self, p_t, h):
-        return self.f(p_t + h.dot(self.Wh))
+    def projected_step(self, p_t, h, recurrent=None):
+        (h_in,) = recurrent or (h,)
+        return self.f(p_t + h_in.dot(self.Wh))
 
     def config(self):
         return {"activation": self.activation}

@@ -28,6 +28,7 @@ GATES = ("r", "z", "h")
 
 class GRU(RecurrentUnit):
     name = "gru"
+    recurrent_inputs = ("h",)
 
     def __init__(self, n_in, n_out, rng=None, activation="tanh", reset_after=False, recurrent_init="uniform"):
         super().__init__(n_in, n_out)
@@ -48,15 +49,16 @@ class GRU(RecurrentUnit):
         p = self.params
         return tuple(x.dot(p[f"Wx{g}"]) + p[f"b{g}"] for g in GATES)
 
-    def projected_step(self, p_t, h):
+    def projected_step(self, p_t, h, recurrent=None):
         p = self.params
         from_x_r, from_x_z, from_x_h = p_t
-        r = at.sigmoid(from_x_r + h.dot(p["Whr"]))
-        z = at.sigmoid(from_x_z + h.dot(p["Whz"]))
+        (h_in,) = recurrent or (h,)
+        r = at.sigmoid(from_x_r + h_in.dot(p["Whr"]))
+        z = at.sigmoid(from_x_z + h_in.dot(p["Whz"]))
         if self.reset_after:
-            hhat = self.f(from_x_h + r * (h.dot(p["Whh"]) + p["bhh"]))
+            hhat = self.f(from_x_h + r * (h_in.dot(p["Whh"]) + p["bhh"]))
         else:
-            hhat = self.f(from_x_h + (r * h).dot(p["Whh"]))
+            hhat = self.f(from_x_h + (r * h_in).dot(p["Whh"]))
         return (1 - z) * h + z * hhat
 
     def config(self):

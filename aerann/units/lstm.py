@@ -33,6 +33,7 @@ PEEPHOLES = ("full", "diagonal", "none")
 class LSTM(RecurrentUnit):
     name = "lstm"
     states = ("h", "c")
+    recurrent_inputs = ("h",)
 
     def __init__(self, n_in, n_out, rng=None, activation="tanh", peepholes="full", forget_bias=0.0,
                  recurrent_init="uniform"):
@@ -62,13 +63,14 @@ class LSTM(RecurrentUnit):
         p = self.params
         return tuple(x.dot(p[f"Wx{g}"]) + p[f"b{g}"] for g in GATES)
 
-    def projected_step(self, p_t, h, c):
+    def projected_step(self, p_t, h, c, recurrent=None):
         p = self.params
         from_x_i, from_x_f, from_x_c, from_x_o = p_t
-        i = at.sigmoid(from_x_i + h.dot(p["Whi"]) + self.peephole(c, "i"))
-        f = at.sigmoid(from_x_f + h.dot(p["Whf"]) + self.peephole(c, "f"))
-        c_new = f * c + i * self.g(from_x_c + h.dot(p["Whc"]))
-        o = at.sigmoid(from_x_o + h.dot(p["Who"]) + self.peephole(c_new, "o"))
+        (h_in,) = recurrent or (h,)
+        i = at.sigmoid(from_x_i + h_in.dot(p["Whi"]) + self.peephole(c, "i"))
+        f = at.sigmoid(from_x_f + h_in.dot(p["Whf"]) + self.peephole(c, "f"))
+        c_new = f * c + i * self.g(from_x_c + h_in.dot(p["Whc"]))
+        o = at.sigmoid(from_x_o + h_in.dot(p["Who"]) + self.peephole(c_new, "o"))
         return o * self.g(c_new), c_new
 
     def config(self):

@@ -16,6 +16,7 @@ from aerann.units.hooks import hookimpl
 
 class Rated(RecurrentUnit):
     name = "rated"
+    recurrent_inputs = ("h",)
 
     def __init__(self, n_in, n_out, rng=None, activation="tanh", recurrent_init="uniform"):
         super().__init__(n_in, n_out)
@@ -33,11 +34,12 @@ class Rated(RecurrentUnit):
         p = self.params
         return x.dot(p["Wx"]) + p["bh"], x.dot(p["Wxz"]) + p["bz"]
 
-    def projected_step(self, p_t, h):
+    def projected_step(self, p_t, h, recurrent=None):
         p = self.params
         from_x, from_x_z = p_t
-        hhat = self.f(from_x + h.dot(p["Wh"]))
-        z = at.sigmoid(from_x_z + h.dot(p["Whz"]))
+        (h_in,) = recurrent or (h,)
+        hhat = self.f(from_x + h_in.dot(p["Wh"]))
+        z = at.sigmoid(from_x_z + h_in.dot(p["Whz"]))
         return (1 - z) * h + z * hhat
 
     def config(self):

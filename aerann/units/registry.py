@@ -8,7 +8,7 @@ Failures are contained, never fatal to the other units:
 
 - a plugin that fails to import, has no ``aerann_register_units`` hook, whose
   hook raises, or that registers a bad unit (not a RecurrentUnit subclass, no
-  identifier ``name``, bad ``states``, no ``step``) is skipped with a
+  identifier ``name``, bad ``states`` or ``recurrent_inputs``, no ``step``) is skipped with a
   :class:`PluginWarning` naming the plugin and why; the message is also kept
   in :attr:`Registry.errors`;
 - two units with the same name are a conflict: a warning at load time, and
@@ -146,6 +146,9 @@ def problem_with(unit) -> str:
         return f"states must be a non-empty tuple of identifiers, got {states!r}"
     if len(set(states)) != len(states):
         return f"states must be distinct, got {states!r}"
+    recurrent = unit.recurrent_inputs
+    if not isinstance(recurrent, tuple) or not set(recurrent) <= set(states) or len(set(recurrent)) != len(recurrent):
+        return f"recurrent_inputs must be a tuple of distinct names of its states {states}, got {recurrent!r}"
     if unit.step is RecurrentUnit.step and unit.projected_step is RecurrentUnit.projected_step:
         return "it implements neither step() nor projected_step()"
     return ""
