@@ -209,16 +209,40 @@ def _per_layer(values, count, what):
     return values
 
 
+def scan_bidirectional(forward, backward, inputs, mask=None, truncate_gradient=-1, grad_clip=None, batch=None,
+                       initial=None, recurrent_masks=None) -> LayerStates:
+    """A bidirectional layer: ``forward`` runs over ``inputs`` from the first step, ``backward`` from
+    the last, and the output at step t is their first states side by side, (T, B, n_fwd + n_bwd).
+
+    The forward state at t has seen steps 0 .. t, the backward one steps
+    t .. T - 1 (of each sequence's real steps: right padding reaches neither).
+    ``initial`` and ``recurrent_masks`` are None or a pair, one entry per
+    direction; the final states are the forward unit's then the backward
+    unit's (its states after step 0).
+    """
+    initial = (None, None) if initial is None else initial
+    recurrent_masks = (None, None) if recurrent_masks is None else recurrent_masks
+    ahead = scan_layer(forward, inputs, mask, truncate_gradient, grad_clip, batch, initial[0],
+                       recurrent_masks=recurrent_masks[0])
+    behind = scan_layer(backward, inputs, mask, truncate_gradient, grad_clip, batch, initial[1], backwards=True,
+                        recurrent_masks=recurrent_masks[1])
+    both = at.concatenate([ahead.sequences[0], behind.sequences[0]], axis=2)
+    return LayerStates([both], ahead.final + behind.final)
+
+
 def scan_stack(units, inputs, mask=None, truncate_gradient=-1, grad_clip=None, initial=None,
                backwards=False, input_masks=None, recurrent_masks=None) -> StackStates:
     """Run layers in order, each on the previous one's output (its first state).
 
-    ``initial`` is None or one entry per layer: that layer's initial states
-    (as for :func:`scan_layer`), or None for its learnable ones.
+    A layer is a unit, or a pair of units (forward, backward): a
+    bidirectional layer (:func:`scan_bidirectional`).  ``initial`` is None
+    or one entry per layer: that layer's initial states (as for
+    :func:`scan_layer`; a pair for a pair), or None for its learnable ones.
     ``input_masks`` and ``recurrent_masks`` are None or one entry per layer
     (None for a layer without that dropout): the mask (T, B, n_in) of the
-    layer's input and the layer's recurrent masks.  Returns the top layer's
-    output and every layer's final states.
+    layer's input and the layer's recurrent masks (a pair for a pair).
+    Returns the top layer's output and every layer's final states (a
+    bidirectional layer's: the forward unit's, then the backward one's).
     """
     units = list(units)
     initial = _per_layer(initial, len(units), "initial states")
@@ -229,7 +253,12 @@ def scan_stack(units, inputs, mask=None, truncate_gradient=-1, grad_clip=None, i
     for unit, states, input_mask, recurrent in zip(units, initial, input_masks, recurrent_masks):
         if input_mask is not None:
             inputs = inputs * input_mask
-        layer = scan_layer(unit, inputs, mask, truncate_gradient, grad_clip, batch, states, backwards, recurrent)
+        if isinstance(unit, tuple):
+            if backwards:
+                raise ValueError("a bidirectional layer runs both ways already: it takes no backwards=True")
+            layer = scan_bidirectional(*unit, inputs, mask, truncate_gradient, grad_clip, batch, states, recurrent)
+        else:
+            layer = scan_layer(unit, inputs, mask, truncate_gradient, grad_clip, batch, states, backwards, recurrent)
         inputs = layer.sequences[0]
         final.append(layer.final)
     return StackStates(inputs, final)

@@ -418,8 +418,8 @@ class RecurrentModel:
         """Constructor arguments that rebuild this model."""
         return {
             "layers": [
-                [name, n_out, {**unit.config(), **kwargs}]
-                for (name, n_out, kwargs), unit in zip(self.layers, self.units)
+                spec._replace(kwargs={**unit.config(), **spec.kwargs}).as_config()
+                for spec, (unit, *_) in zip(self.layers, self.stack.layer_units)
             ],
             "truncate_gradient": self.truncate_gradient,
             "grad_clip": self.grad_clip,
@@ -549,6 +549,10 @@ class LanguageModel(RecurrentModel):
         self.embedding_dim = positive_int(embedding_dim, "embedding_dim")
         if not isinstance(tie_embeddings, bool):
             raise TypeError(f"tie_embeddings must be True or False, got {tie_embeddings!r}")
+        for i, spec in enumerate(parse_layers(layers)):
+            if spec.bidirectional:
+                raise ValueError(f"layer {i} is bidirectional, which a language model cannot have: its backward "
+                                 "half would see the words it is to predict")
         self.tie_embeddings = tie_embeddings
         super().__init__(embedding_dim, vocab_size, layers, **kwargs)
 
@@ -903,8 +907,8 @@ def _nested(flat, units):
 def _check_units_available(path, layers, described):
     """A clear error, naming the plugin that provided it, for a saved unit that is not registered now."""
     described = described if isinstance(described, list) else []
-    for i, spec in enumerate(layers if isinstance(layers, list) else []):
-        name = spec[0] if isinstance(spec, list) and spec else None
+    for spec in layers if isinstance(layers, list) else []:
+        name = spec[0] if isinstance(spec, list) and spec else spec.get("unit") if isinstance(spec, dict) else None
         if not isinstance(name, str):
             continue  # the model's own checks will name the malformed layer
         try:
@@ -912,7 +916,7 @@ def _check_units_available(path, layers, described):
         except units.UnitConflictError as error:
             raise ValueError(f"{path}: {error}") from None
         except ValueError:
-            entry = described[i] if i < len(described) and isinstance(described[i], dict) else {}
+            entry = next((d for d in described if isinstance(d, dict) and d.get("name") == name), {})
             raise ValueError(
                 f"{path} uses the unit {name!r} (from {entry.get('source', 'an unknown source')}), "
                 "which is not registered: install the plugin that provides it"

@@ -15,6 +15,7 @@ Layer specs are the models': ``("gru", 64)`` or ``("lstm", 64, {...})``.
 """
 
 import json
+from typing import NamedTuple, Optional
 
 import aesara
 import aesara.tensor as at
@@ -25,21 +26,69 @@ from aerann.backend import compiler
 from aerann.data.validation import dropout_rate, positive_int
 
 
-def parse_layers(layers):
-    """Normalise layer specs to ``[(unit_name, n_out, kwargs)]``."""
+class LayerSpec(NamedTuple):
+    """One layer of a stack: its unit's name, size and keyword arguments, whether it runs both ways, and
+    its own dropout rates (None: the model's)."""
+
+    unit: str
+    size: int
+    kwargs: dict
+    bidirectional: bool = False
+    dropout: Optional[float] = None
+    recurrent_dropout: Optional[float] = None
+
+    def as_config(self):
+        """The spec as a model file stores it: a list [unit, size, kwargs], or a dict when it needs one."""
+        if not (self.bidirectional or self.dropout is not None or self.recurrent_dropout is not None):
+            return [self.unit, self.size, self.kwargs]
+        spec = {"unit": self.unit, "size": self.size, "kwargs": self.kwargs}
+        if self.bidirectional:
+            spec["bidirectional"] = True
+        for name in ("dropout", "recurrent_dropout"):
+            if getattr(self, name) is not None:
+                spec[name] = getattr(self, name)
+        return spec
+
+
+LAYER_KEYS = ("unit", "size", "kwargs", "bidirectional", "dropout", "recurrent_dropout")
+
+
+def parse_layers(layers) -> list:
+    """Normalise layer specs to :class:`LayerSpec` tuples.
+
+    A spec is ``("gru", 64)``, ``("gru", 64, {"activation": "relu"})`` or a
+    dict ``{"unit": "gru", "size": 64, "kwargs": {...}, "bidirectional": True,
+    "dropout": 0.2, "recurrent_dropout": 0.1}`` (only unit and size required).
+    """
     if isinstance(layers, (str, bytes)) or not layers:
         raise ValueError("layers must be a non-empty list like [('gru', 64), ('lstm', 32)]")
     parsed = []
     for i, spec in enumerate(layers):
-        if not isinstance(spec, (tuple, list)) or len(spec) not in (2, 3):
-            raise ValueError(f"layer {i}: expected (unit_name, n_out) or (unit_name, n_out, kwargs), got {spec!r}")
-        name, n_out, *rest = spec
-        if rest and not isinstance(rest[0], dict):
-            raise TypeError(f"layer {i}: the unit's keyword arguments must be a dict, got {rest[0]!r}")
-        kwargs = dict(rest[0]) if rest else {}
+        if isinstance(spec, LayerSpec):
+            parsed.append(spec)
+            continue
+        if isinstance(spec, dict):
+            unknown = sorted(set(spec) - set(LAYER_KEYS))
+            if unknown or "unit" not in spec or "size" not in spec:
+                raise ValueError(f"layer {i}: a dict spec has the keys unit and size, and optionally kwargs, "
+                                 f"bidirectional, dropout and recurrent_dropout; got {sorted(spec)}")
+            name, n_out, kwargs = spec["unit"], spec["size"], spec.get("kwargs", {})
+            bidirectional = spec.get("bidirectional", False)
+            if not isinstance(bidirectional, bool):
+                raise TypeError(f"layer {i}: bidirectional must be True or False, got {bidirectional!r}")
+            rates = [None if spec.get(key) is None else dropout_rate(spec[key], f"layer {i}: {key}")
+                     for key in ("dropout", "recurrent_dropout")]
+        elif isinstance(spec, (tuple, list)) and len(spec) in (2, 3):
+            name, n_out, *rest = spec
+            kwargs, bidirectional, rates = rest[0] if rest else {}, False, [None, None]
+        else:
+            raise ValueError(f"layer {i}: expected (unit_name, n_out), (unit_name, n_out, kwargs) or a dict, "
+                             f"got {spec!r}")
+        if not isinstance(kwargs, dict):
+            raise TypeError(f"layer {i}: the unit's keyword arguments must be a dict, got {kwargs!r}")
         if not isinstance(name, str):
             raise TypeError(f"layer {i}: the unit name must be a string, got {name!r}")
-        parsed.append((name, positive_int(n_out, f"layer {i} size"), kwargs))
+        parsed.append(LayerSpec(name, positive_int(n_out, f"layer {i} size"), dict(kwargs), bidirectional, *rates))
     return parsed
 
 
@@ -65,32 +114,48 @@ class RecurrentStack:
         self.layers = parse_layers(layers)
         self.truncate_gradient = graph.check_truncate_gradient(truncate_gradient)
         self.grad_clip = graph.check_grad_clip(grad_clip)
-        self.dropout = _rates(dropout, len(self.layers), "dropout")
-        self.recurrent_dropout = _rates(recurrent_dropout, len(self.layers), "recurrent_dropout")
+        given = _rates(dropout, len(self.layers), "dropout"), _rates(recurrent_dropout, len(self.layers),
+                                                                     "recurrent_dropout")
+        self.dropout = [d if spec.dropout is None else spec.dropout for d, spec in zip(given[0], self.layers)]
+        self.recurrent_dropout = [d if spec.recurrent_dropout is None else spec.recurrent_dropout
+                                  for d, spec in zip(given[1], self.layers)]
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer, np.random.Generator)):
             raise TypeError(f"seed must be an integer or a numpy Generator, got {seed!r}")
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        self.units, self.params = [], {}
+        self.layer_units, self.params = [], {}
         n = self.n_in
-        for i, (name, n_out, kwargs) in enumerate(self.layers):
-            unit_class = units.get(name)
-            try:
-                unit = unit_class(n, n_out, rng, **kwargs)
-            except TypeError as error:
-                raise ValueError(f"layer {i} ({name}): {error}") from None
-            for param_name, shared in unit.params.items():
-                shared.name = f"layer{i}.{param_name}"
-                self.params[shared.name] = shared
-            if self.recurrent_dropout[i] and not unit.recurrent_inputs:
-                raise ValueError(f"layer {i} ({name}): recurrent_dropout needs a unit that lists its "
-                                 f"recurrent_inputs, and {type(unit).__name__} lists none (see docs/plugins.md)")
-            self.units.append(unit)
-            n = n_out
+        for i, spec in enumerate(self.layers):
+            directions = ("", "backward.") if spec.bidirectional else ("",)
+            layer = [self._unit(i, spec, n, rng, prefix) for prefix in directions]
+            self.layer_units.append(layer)
+            n = sum(unit.n_out for unit in layer)
+        self.units = [unit for layer in self.layer_units for unit in layer]
+        # How messages name each unit: "layer 1 (gru)", or "layer 1 (gru, backward)" in a bidirectional layer.
+        self._where = [f"layer {i} ({unit.name}{', backward' if j else ''})"
+                       for i, layer in enumerate(self.layer_units) for j, unit in enumerate(layer)]
+
+    def _unit(self, i, spec, n_in, rng, prefix):
+        try:
+            unit = units.get(spec.unit)(n_in, spec.size, rng, **spec.kwargs)
+        except TypeError as error:
+            raise ValueError(f"layer {i} ({spec.unit}): {error}") from None
+        for param_name, shared in unit.params.items():
+            shared.name = f"layer{i}.{prefix}{param_name}"
+            self.params[shared.name] = shared
+        if self.recurrent_dropout[i] and not unit.recurrent_inputs:
+            raise ValueError(f"layer {i} ({spec.unit}): recurrent_dropout needs a unit that lists its "
+                             f"recurrent_inputs, and {type(unit).__name__} lists none (see docs/plugins.md)")
+        return unit
 
     @property
     def n_out(self) -> int:
-        """The size of the top layer's states."""
-        return self.units[-1].n_out
+        """The size of the top layer's output (twice its units' for a bidirectional layer)."""
+        return sum(unit.n_out for unit in self.layer_units[-1])
+
+    @property
+    def bidirectional(self) -> bool:
+        """Whether a layer runs both ways (then the stack needs whole sequences: no step at a time)."""
+        return any(spec.bidirectional for spec in self.layers)
 
     @property
     def dtype(self) -> str:
@@ -98,23 +163,58 @@ class RecurrentStack:
         return next(iter(self.params.values())).dtype
 
     def __repr__(self) -> str:
-        layers = ", ".join(repr(unit) for unit in self.units)
+        layers = ", ".join(("bidirectional " if len(layer) == 2 else "") + repr(layer[0]) for layer in self.layer_units)
         return f"RecurrentStack(n_in={self.n_in}, layers=[{layers}])"
 
     # -- the graph -------------------------------------------------------------
     def symbolic(self, x, mask=None, initial=None, dropout_masks=None) -> graph.StackStates:
-        """The stack over symbolic inputs ``x`` (T, B, n_in): the top layer's states and every layer's
-        final states (:func:`aerann.graph.scan_stack`); ``dropout_masks`` are what
-        :meth:`symbolic_dropout_masks` makes, None for no dropout."""
+        """The stack over symbolic inputs ``x`` (T, B, n_in): the top layer's output and every unit's
+        final states (:func:`aerann.graph.scan_stack`).
+
+        ``initial`` is None or one entry per unit (a bidirectional layer has
+        two, forward then backward); ``dropout_masks`` what
+        :meth:`symbolic_dropout_masks` makes, or None for no dropout.
+        """
         input_masks = recurrent_masks = None
         if dropout_masks:
             masks = iter(dropout_masks)
             input_masks = [next(masks) if rate else None for rate in self.dropout]
-            recurrent_masks = [[next(masks) for _ in unit.recurrent_inputs] if rate else None
-                               for unit, rate in zip(self.units, self.recurrent_dropout)]
-        return graph.scan_stack(self.units, x, mask, truncate_gradient=self.truncate_gradient,
-                                grad_clip=self.grad_clip, initial=initial, input_masks=input_masks,
-                                recurrent_masks=recurrent_masks)
+            recurrent_masks = [[[next(masks) for _ in unit.recurrent_inputs] for unit in layer] if rate else None
+                               for layer, rate in zip(self.layer_units, self.recurrent_dropout)]
+        layers = [tuple(layer) if len(layer) == 2 else layer[0] for layer in self.layer_units]
+        result = graph.scan_stack(layers, x, mask, truncate_gradient=self.truncate_gradient,
+                                  grad_clip=self.grad_clip, initial=self._per_layer(initial),
+                                  input_masks=input_masks, recurrent_masks=self._grouped(recurrent_masks))
+        final = []
+        for layer, states in zip(self.layer_units, result.final):
+            start = 0
+            for unit in layer:
+                final.append(states[start : start + len(unit.states)])
+                start += len(unit.states)
+        return graph.StackStates(result.output, final)
+
+    def _per_layer(self, per_unit):
+        """Entries given per unit, grouped per layer as :func:`aerann.graph.scan_stack` takes them."""
+        if per_unit is None:
+            return None
+        per_unit = list(per_unit)
+        if len(per_unit) != len(self.units):
+            raise ValueError(f"initial states are given for {len(per_unit)} unit(s), but the stack has "
+                             f"{len(self.units)}")
+        grouped, start = [], 0
+        for layer in self.layer_units:
+            entries = per_unit[start : start + len(layer)]
+            grouped.append(tuple(entries) if len(layer) == 2 else entries[0])
+            start += len(layer)
+        return grouped
+
+    @staticmethod
+    def _grouped(recurrent_masks):
+        """Each layer's recurrent masks (a list per unit) as :func:`aerann.graph.scan_stack` takes them."""
+        if recurrent_masks is None:
+            return None
+        return [None if layer is None else (tuple(layer) if len(layer) == 2 else layer[0])
+                for layer in recurrent_masks]
 
     @property
     def has_dropout(self) -> bool:
@@ -122,28 +222,30 @@ class RecurrentStack:
 
     def symbolic_dropout_masks(self) -> list:
         """Symbolic inputs for the dropout masks, in the order :meth:`dropout_masks` draws them: each
-        dropped layer's input mask (T, B, n_in), then each layer's recurrent masks (B, n_out)."""
+        dropped layer's input mask (T, B, n_in), then each unit's recurrent masks (B, n_out)."""
         masks = [at.tensor3(f"layer{i}.input_mask", dtype=self.dtype) for i, rate in enumerate(self.dropout) if rate]
-        for i, (unit, rate) in enumerate(zip(self.units, self.recurrent_dropout)):
+        for i, (layer, rate) in enumerate(zip(self.layer_units, self.recurrent_dropout)):
             if rate:
-                masks += [at.matrix(f"layer{i}.{name}_mask", dtype=self.dtype) for name in unit.recurrent_inputs]
+                masks += [at.matrix(f"layer{i}.{j}.{name}_mask", dtype=self.dtype)
+                          for j, unit in enumerate(layer) for name in unit.recurrent_inputs]
         return masks
 
     def dropout_masks(self, rng, steps, batch) -> list:
         """New dropout masks for a minibatch of ``batch`` sequences of ``steps`` steps, drawn from
         ``rng``: each entry 0 with the layer's rate p, 1 / (1 - p) otherwise."""
-        masks, n_in = [], [self.n_in] + [unit.n_out for unit in self.units[:-1]]
-        for n, rate in zip(n_in, self.dropout):
+        sizes = [self.n_in] + [sum(unit.n_out for unit in layer) for layer in self.layer_units[:-1]]
+        masks = [_mask(rng, (steps, batch, n), rate, self.dtype) for n, rate in zip(sizes, self.dropout) if rate]
+        for layer, rate in zip(self.layer_units, self.recurrent_dropout):
             if rate:
-                masks.append(_mask(rng, (steps, batch, n), rate, self.dtype))
-        for unit, rate in zip(self.units, self.recurrent_dropout):
-            if rate:
-                masks += [_mask(rng, (batch, unit.n_out), rate, self.dtype) for _ in unit.recurrent_inputs]
+                masks += [_mask(rng, (batch, unit.n_out), rate, self.dtype)
+                          for unit in layer for _ in unit.recurrent_inputs]
         return masks
 
     def symbolic_step(self, x_t, states):
         """One step of every layer outside any scan: the new states of every layer from the inputs
         ``x_t`` (B, n_in) of one step and every layer's ``states``."""
+        if self.bidirectional:
+            raise ValueError("a bidirectional layer needs the whole sequence: the stack cannot run a step at a time")
         new = []
         for unit, previous in zip(self.units, states):
             new.append(graph.step_layer(unit, x_t, previous))
@@ -151,14 +253,14 @@ class RecurrentStack:
         return new
 
     def symbolic_states(self):
-        """Symbolic matrices for every layer's states, shaped as :meth:`initial_states` returns them."""
+        """Symbolic matrices for every unit's states, shaped as :meth:`initial_states` returns them."""
         return [[at.matrix(f"layer{i}.{name}", dtype=self.dtype) for name in unit.states]
                 for i, unit in enumerate(self.units)]
 
     # -- states -------------------------------------------------------------------
     def initial_states(self, count=1):
-        """The learnable initial states for ``count`` sequences: for every layer, one (count, n_out)
-        array per name in its unit's ``states``."""
+        """The learnable initial states for ``count`` sequences: for every unit (one per layer, two in a
+        bidirectional layer: forward, backward), one (count, n_out) array per name in its ``states``."""
         count = positive_int(count, "count")
         return [[np.tile(h0.get_value(), (count, 1)) for h0 in unit.initial_states()] for unit in self.units]
 
@@ -167,21 +269,21 @@ class RecurrentStack:
         parameters' dtype), or a ValueError naming the layer and state that do not fit."""
         if not isinstance(states, (list, tuple)) or len(states) != len(self.units):
             got = len(states) if isinstance(states, (list, tuple)) else type(states).__name__
-            raise ValueError(f"{name}: expected a list of {len(self.units)} layer(s), got {got}")
+            what = "unit(s): a bidirectional layer has two" if self.bidirectional else "layer(s)"
+            raise ValueError(f"{name}: expected a list of {len(self.units)} {what}, got {got}")
         checked = []
-        for i, (unit, layer) in enumerate(zip(self.units, states)):
+        for unit, where, layer in zip(self.units, self._where, states):
             if not isinstance(layer, (list, tuple)) or len(layer) != len(unit.states):
                 got = len(layer) if isinstance(layer, (list, tuple)) else type(layer).__name__
-                raise ValueError(f"{name} of layer {i} ({unit.name}): expected {len(unit.states)} state(s) "
-                                 f"{unit.states}, got {got}")
+                raise ValueError(f"{name} of {where}: expected {len(unit.states)} state(s) {unit.states}, got {got}")
             arrays = []
             for state_name, value in zip(unit.states, layer):
                 array = np.asarray(value)
                 if array.shape != (count, unit.n_out) or array.dtype.kind not in "fiu":
-                    raise ValueError(f"{name}: {state_name} of layer {i} ({unit.name}) must be a ({count}, "
-                                     f"{unit.n_out}) array of numbers, got {array.dtype} {array.shape}")
+                    raise ValueError(f"{name}: {state_name} of {where} must be a ({count}, {unit.n_out}) array of "
+                                     f"numbers, got {array.dtype} {array.shape}")
                 if not np.all(np.isfinite(array)):
-                    raise ValueError(f"{name}: {state_name} of layer {i} ({unit.name}) holds NaN or infinite values")
+                    raise ValueError(f"{name}: {state_name} of {where} holds NaN or infinite values")
                 arrays.append(array.astype(self.dtype))
             checked.append(arrays)
         return checked
@@ -191,9 +293,10 @@ class RecurrentStack:
         """Run the stack over ``x`` (T, B, n_in): ``(outputs, final_states)``.
 
         ``outputs`` are the top layer's states (T, B, n_out) at every step;
-        ``final_states`` every layer's states after the last step, shaped as
-        ``initial_states``: None (the learnable initial states) or, for every
-        layer, one (B, n_out) array per state.
+        ``final_states`` every unit's states after the last step (a backward
+        unit's: after step 0), shaped as ``initial_states``: None (the
+        learnable initial states) or, for every unit, one (B, n_out) array
+        per state.
         """
         try:
             x = np.asarray(x, dtype=np.float64)
@@ -222,7 +325,8 @@ class RecurrentStack:
              tuple((name, shared.ndim) for name, shared in unit.params.items()))
             for unit in self.units
         )
-        return layers, self.dtype, self.truncate_gradient, self.grad_clip  # dropout: training only
+        directions = tuple(spec.bidirectional for spec in self.layers)
+        return layers, directions, self.dtype, self.truncate_gradient, self.grad_clip  # dropout: training only
 
     def compiled(self):
         """``(f, names)``: ``f(x, *initial states, *parameters) -> [outputs, *final states]``, the parameters

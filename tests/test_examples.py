@@ -196,7 +196,7 @@ def test_wiki_lm_stacked_units_analogies_and_embedding_plot(tmp_path):
     import aerann
 
     model = aerann.LanguageModel.load(tmp_path / "out" / "wiki_lm.npz")
-    assert [name for name, _, _ in model.layers] == ["elman", "elman"]
+    assert [spec.unit for spec in model.layers] == ["elman", "elman"]
 
 
 def test_poetry_poems_and_author_classifier_on_user_files(tmp_path):
