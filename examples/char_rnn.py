@@ -33,7 +33,7 @@ import aesara  # noqa: E402
 import aesara.tensor as at  # noqa: E402
 from aesara.tensor.special import log_softmax, softmax  # noqa: E402
 
-from aerann import graph, units
+from aerann import graph, LanguageModel, units
 from aerann.backend import compiler
 from aerann.data import corpora
 from aerann.training import optim
@@ -113,6 +113,23 @@ class CharRNN:
         """The parameters in min-char-rnn's shapes: Wxh, Whh, Why, bh, by."""
         Wx, Wh, bh, Why, by = (p.get_value() for p in self.params)
         return {"Wxh": Wx.T, "Whh": Wh.T, "Why": Why.T, "bh": bh[:, None], "by": by[:, None]}
+
+    def as_language_model(self):
+        """The same network as an aerann LanguageModel, which ``aerann generate`` samples.
+
+        A one-hot input times Wx is a row of Wx, so the model's embedding is
+        the identity and its Elman layer's Wx is Wxh transposed; the output
+        layer is Why and by; the initial state is zero, as at the start of
+        the text.
+        """
+        p = self.parameters()
+        model = LanguageModel(self.vocab_size, self.vocab_size, layers=[("elman", self.hidden)])
+        model.set_parameter_values({
+            "embedding": np.eye(self.vocab_size), "layer0.Wx": p["Wxh"].T, "layer0.Wh": p["Whh"].T,
+            "layer0.bh": p["bh"][:, 0], "layer0.h0": np.zeros(self.hidden), "output.W": p["Why"].T,
+            "output.b": p["by"][:, 0],
+        })
+        return model
 
 
 class NumpyCharRNN:
@@ -262,7 +279,9 @@ def main(argv=None):
     fig.tight_layout()
     fig.savefig(out / "char_rnn_loss.png", dpi=100)
     (out / "samples.txt").write_text("".join(f"--- iteration {n}\n{s}\n" for n, s in samples), encoding="utf-8")
-    print(f"Saved {out / 'char_rnn_loss.png'} and {out / 'samples.txt'}")
+    model.as_language_model().save(out / "char_rnn.npz", metadata={"characters": chars})
+    print(f"Saved {out / 'char_rnn_loss.png'}, {out / 'samples.txt'} and the model {out / 'char_rnn.npz'} "
+          f"(aerann generate --model {out / 'char_rnn.npz'} --prime 'The ' samples it)")
     results.update(smooth_loss=[list(c) for c in curve], final_smooth_loss=smooth_loss,
                    ms_per_iteration=per_iteration * 1e3, samples=[s for _, s in samples],
                    seconds=time.perf_counter() - started)

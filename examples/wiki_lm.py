@@ -18,6 +18,7 @@ components and plotted.
 
     python examples/wiki_lm.py --unit gru
     python examples/wiki_lm.py --unit lstm --data enwiki-sample.txt --vocab 5000 --analogy king,man,woman
+    python examples/wiki_lm.py --dropout 0.3 --tied --embedding 64   # regularised: dropout, tied embeddings
     python examples/wiki_lm.py --quick
 """
 
@@ -100,6 +101,12 @@ def main(argv=None):
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--lr", type=float, default=0.003, help="RMSprop learning rate")
     ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--dropout", type=float, default=0.0,
+                    help="dropout on the embedding's output and between layers, in training (default 0)")
+    ap.add_argument("--recurrent-dropout", type=float, default=0.0,
+                    help="variational dropout on each layer's state in its recurrent products (default 0)")
+    ap.add_argument("--tie-embeddings", "--tied", action="store_true",
+                    help="the output weights are the embedding's transpose (needs --embedding equal to --hidden)")
     ap.add_argument("--analogy", action="append", default=[], help="a,b,c: a is to b as c is to ? (repeatable)")
     ap.add_argument("--plot-words", type=int, default=150, help="most frequent words on the embedding plot")
     args = ap.parse_args(argv)
@@ -130,8 +137,14 @@ def main(argv=None):
           f"{args.max_words} words ({tokens} training tokens); vocabulary {len(vocab)} of {vocab.distinct_words} words.")
 
     layers = [(args.unit, args.hidden)] * args.layers
-    model = aerann.LanguageModel(len(vocab), args.embedding, layers=layers, seed=args.seed)
-    print(f"LanguageModel: embedding {args.embedding}, layers {layers}, "
+    try:
+        model = aerann.LanguageModel(len(vocab), args.embedding, layers=layers, seed=args.seed, dropout=args.dropout,
+                                     recurrent_dropout=args.recurrent_dropout, tie_embeddings=args.tie_embeddings)
+    except ValueError as error:
+        raise SystemExit(f"wiki_lm.py: {error}") from None
+    extras = [f"dropout {args.dropout:g}"] * bool(args.dropout) + \
+        [f"recurrent dropout {args.recurrent_dropout:g}"] * bool(args.recurrent_dropout) + ["tied"] * args.tie_embeddings
+    print(f"LanguageModel: embedding {args.embedding}, layers {layers}{''.join(', ' + e for e in extras)}, "
           f"{sum(p.get_value().size for p in model.params.values())} parameters.")
     history = {"epoch": [0], "train": [], "validation": [model.score(Xv, Yv)]}
     history["train"].append(model.score(X, Y))
@@ -186,7 +199,9 @@ def main(argv=None):
     fig.savefig(out / "wiki_lm_loss.png", dpi=100)
     print(f"\nSaved {out / 'embeddings_pca.png'}, {out / 'wiki_lm_loss.png'} and the model {out / 'wiki_lm.npz'}")
     write_results(out, {
-        "unit": args.unit, "layers": args.layers, "hidden": args.hidden, "vocabulary_size": len(vocab),
+        "unit": args.unit, "layers": args.layers, "hidden": args.hidden, "embedding": args.embedding,
+        "dropout": args.dropout, "recurrent_dropout": args.recurrent_dropout, "tie_embeddings": args.tie_embeddings,
+        "vocabulary_size": len(vocab),
         "training_tokens": tokens, "history": history, "validation_perplexity": float(np.exp(history["validation"][-1])),
         "analogies": answers, "neighbours": neighbours, "train_seconds": train_time.seconds, "seconds": time.perf_counter() - started,
     })

@@ -21,6 +21,7 @@ import aesara
 import numpy as np
 import pytest
 
+from aerann import cli
 from aerann.data import corpora
 from aerann.data.text import UNKNOWN_TOKEN
 
@@ -139,9 +140,15 @@ def test_char_rnn_on_aerann_matches_numpy_min_char_rnn():
     # Clipping matters here: with a large learning rate some raw gradients exceed 5.
     _, grads, _ = reference.loss_and_gradients(data[:25], data[1:26], np.zeros(H))
     assert all(np.abs(g).max() <= 5.0 for g in grads.values())
+    # The saved LanguageModel is the same network: the same next-character distributions, step after step.
+    model, h, states = ours.as_language_model(), np.zeros(H), None
+    for ix in data[:30]:
+        h, p = ours._next(int(ix), h)
+        probabilities, states = model.step([int(ix)], states)
+        np.testing.assert_allclose(probabilities[0], p, rtol=1e-10)
 
 
-def test_char_rnn_trains_on_a_text_file_and_samples(tmp_path):
+def test_char_rnn_trains_on_a_text_file_and_samples(tmp_path, capsys):
     data = tmp_path / "input.txt"
     data.write_text(corpora.pydoc_text()[:20000], encoding="utf-8")
     stdout, results = run_example("char_rnn", tmp_path / "out", "--data", data)
@@ -154,6 +161,14 @@ def test_char_rnn_trains_on_a_text_file_and_samples(tmp_path):
     assert "iter 300, loss:" in stdout
     assert_png(tmp_path / "out" / "char_rnn_loss.png")
     assert (tmp_path / "out" / "samples.txt").is_file()
+    # The command line samples the saved model, which lists its characters.
+    model = str(tmp_path / "out" / "char_rnn.npz")
+    assert cli.main(["generate", "--model", model, "--prime", "The ", "--length", "40", "--count", "2",
+                     "--seed", "1", "--temperature", "0.8"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("The ") and printed.count("The ") >= 2 and len(printed) >= 2 * (4 + 40 + 1)
+    assert cli.main(["generate", "--model", model, "--prime", "\u2603"]) == 1
+    assert "the prime holds characters the model does not know: '\u2603'" in capsys.readouterr().err
 
 
 def test_vanishing_gradients_reach_and_clipping(tmp_path):

@@ -470,6 +470,10 @@ def _generate(args) -> None:
     if args.beam is not None and args.beam < 1:
         raise CommandError(f"--beam must be at least 1, got {args.beam}")
     model_path = Path(args.model)
+    characters = files.load_arrays(model_path)[1].get("characters") if files.is_model_file(model_path) else None
+    if characters is not None:
+        _generate_characters(args, model_path, characters)
+        return
     if model_path.is_dir() or files.is_model_file(model_path):
         model, vocab = _load_language_model(model_path, args.vocab)
     else:
@@ -489,6 +493,28 @@ def _generate(args) -> None:
     for note in {str(n.message) for n in notes}:
         print(note, file=sys.stderr)
     print("\n".join(lines))
+
+
+def _generate_characters(args, model_path, characters) -> None:
+    """``aerann generate`` for a character-level model (a model file that lists its characters)."""
+    import numpy as np
+
+    from aerann.models import LanguageModel
+    from aerann.tutorial.generate import generate_characters
+
+    if args.beam is not None:
+        raise CommandError(f"--beam searches for the likeliest sentences, and {model_path} is a character-level "
+                           "model, whose text has none")
+    if args.length < 1:
+        raise CommandError(f"--length must be positive, got {args.length}")
+    model = LanguageModel.load(model_path)
+    rng = np.random.default_rng(args.seed)
+    for _ in range(args.count):
+        try:
+            print(generate_characters(model, characters, args.length, args.prime, rng, args.temperature, args.top_k,
+                                      args.top_p))
+        except ValueError as error:
+            raise CommandError(str(error)) from None
 
 
 def _plot(args) -> None:
@@ -659,7 +685,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Sample sentences from a model saved by 'aerann train' (model.npz, or the run folder) or by "
         "'aerann demo' (the tutorial's npz format), with the vocabulary saved beside it; --temperature, "
         "--top-k and --top-p reshape the distribution each word is drawn from, --prime gives the first "
-        "words, and --beam N prints the likeliest sentences found by a beam search instead.",
+        "words, and --beam N prints the likeliest sentences found by a beam search instead. A character-level "
+        "model (examples/char_rnn.py saves one) prints --count samples of --length characters after --prime.",
         "aerann generate --model runs/demo/rnn-theano.npz --count 5 --temperature 0.8 --prime 'the'",
         _generate,
     )
@@ -671,7 +698,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="above 1 flatter, below 1 sharper than the model's distribution (default 1)")
     generate.add_argument("--top-k", type=int, help="sample among the K likeliest words only")
     generate.add_argument("--top-p", type=float, help="sample among the likeliest words that make up P of the mass")
-    generate.add_argument("--prime", help="begin every sentence with these words")
+    generate.add_argument("--prime", help="begin every sentence with these words (a character-level model: "
+                                           "these characters)")
+    generate.add_argument("--length", type=int, default=200,
+                          help="characters to sample after --prime from a character-level model (default 200)")
     generate.add_argument("--beam", type=int,
                           help="beam search of width N instead of sampling: the likeliest sentences with "
                                "their log-probabilities")

@@ -16,6 +16,8 @@ are removed, and the rest is renormalised.  :func:`beam_search` keeps the
 ``beam_width`` likeliest partial sentences at every step instead.  Both
 carry the model's states from word to word (:func:`next_word_sampler`), so a
 sentence of n words costs n steps (a beam of width b, n batched steps).
+:func:`generate_characters` samples a character-level model, whose tokens
+are characters and whose text has no sentences, with the same controls.
 """
 
 import math
@@ -307,3 +309,45 @@ def beam_search(model, vocab, prime=None, beam_width=5, max_length=50, length_pe
         beams = alive
     finished.sort(key=lambda f: -score(*f))
     return [([vocab.index_to_word[i] for i in tokens[1:]], float(logp)) for tokens, logp, _ in finished[:beam_width]]
+
+
+def generate_characters(model, characters, length=200, prime=None, rng=None, temperature=1.0, top_k=None,
+                        top_p=None) -> str:
+    """``prime`` and ``length`` characters sampled after it from a character-level language model.
+
+    ``characters`` lists the model's tokens, one character each, in the
+    order of its indices (what examples/char_rnn.py saves with its model).
+    The model is fed ``prime`` (by default the first character of
+    ``characters``, or a newline when there is one) and then each character
+    it draws, its states carried; ``temperature``, ``top_k`` and ``top_p``
+    reshape every distribution as for :func:`generate_sentence`.  ``rng`` is
+    a seed or numpy Generator.
+    """
+    length = _length(length, "length")
+    temperature, top_k, top_p = check_sampling(temperature, top_k, top_p)
+    characters = list(characters)
+    if not characters or not all(isinstance(c, str) and len(c) == 1 for c in characters):
+        raise ValueError("characters must list one character per token of the model")
+    size = len(characters)
+    if size != model.vocab_size:
+        raise ValueError(f"{size} characters are given but the model has {model.vocab_size} tokens")
+    index = {c: i for i, c in enumerate(characters)}
+    if prime is None:
+        prime = "\n" if "\n" in index else characters[0]
+    if not isinstance(prime, str) or not prime:
+        raise ValueError(f"prime must be a non-empty string, got {prime!r}")
+    unknown = sorted(set(prime) - set(index))
+    if unknown:
+        raise ValueError(f"the prime holds characters the model does not know: {''.join(unknown)!r}")
+    sampler = np.random.default_rng(rng)
+    next_character = next_word_sampler(model)
+    for c in prime[:-1]:
+        next_character(index[c])
+    token, drawn = index[prime[-1]], []
+    for _ in range(length):
+        p = next_character(token)
+        p = np.where(np.isfinite(p), p, 0.0)
+        p = reshape_distribution(p / p.sum(), temperature, top_k, top_p)
+        token = int(sampler.choice(size, p=p))
+        drawn.append(characters[token])
+    return prime + "".join(drawn)
