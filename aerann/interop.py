@@ -15,8 +15,11 @@ network as a :class:`~aerann.RecurrentStack` of L units:
   update-gate weights and bias are PyTorch's negated.
 
 PyTorch's modules start from zero states; aerann's units have learnable
-initial states, zero for a stack from ``from_torch``.  Modules are taken
-with ``batch_first`` either way (the weights do not depend on it; the
+initial states, zero for a stack from ``from_torch``.  A bidirectional
+module is a stack of bidirectional layers (PyTorch's ``*_reverse`` weights
+are the backward units', ``layer{i}.backward.*``, and its final states are
+listed in the same order: each layer's forward, then backward).  Modules
+are taken with ``batch_first`` either way (the weights do not depend on it; the
 stack itself is time-major).  Dropout between PyTorch's layers is a
 training setting, not a weight, and is not carried over.
 """
@@ -34,6 +37,8 @@ OPTIONS = {"elman": {}, "gru": {"reset_after": True}, "lstm": {"peepholes": "non
 TORCH_GATES = {"elman": [("", 1.0)], "gru": [("r", 1.0), ("z", -1.0), ("h", 1.0)],
                "lstm": [("i", 1.0), ("f", 1.0), ("c", 1.0), ("o", 1.0)]}
 DTYPES = ("float32", "float64")
+# PyTorch's suffix of a direction's weights, and aerann's prefix of its parameters.
+DIRECTIONS = (("", ""), ("_reverse", "backward."))
 
 
 def _torch():
@@ -51,8 +56,6 @@ def _check_module(module):
     kind = type(module).__name__
     if getattr(module, "proj_size", 0):
         raise ValueError(f"this {kind} has proj_size={module.proj_size}: aerann's LSTM has no projection of h")
-    if module.bidirectional:
-        raise ValueError(f"this {kind} is bidirectional: from_torch converts one direction only")
     dtype = str(module.weight_ih_l0.dtype).replace("torch.", "")
     if dtype not in DTYPES:
         raise ValueError(f"this {kind} holds {dtype} weights; convert it to float32 or float64 first")
@@ -68,14 +71,16 @@ def from_torch(module) -> RecurrentStack:
     dtype = _check_module(module)
     unit, activation = MODES[module.mode]
     hidden, n_in = module.hidden_size, module.input_size
-    options = {"activation": activation, **OPTIONS[unit]}
+    spec = {"unit": unit, "size": hidden, "kwargs": {"activation": activation, **OPTIONS[unit]},
+            "bidirectional": module.bidirectional}
     with aesara.config.change_flags(floatX=dtype):
-        stack = RecurrentStack(n_in, [(unit, hidden, options)] * module.num_layers)
+        stack = RecurrentStack(n_in, [spec] * module.num_layers)
     for layer in range(module.num_layers):
-        weights = {name: getattr(module, f"{name}_l{layer}").detach().cpu().numpy().astype(np.float64)
-                   for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh") if module.bias or "weight" in name}
-        for name, value in _aerann_values(unit, hidden, weights).items():
-            stack.params[f"layer{layer}.{name}"].set_value(value.astype(dtype))
+        for suffix, prefix in DIRECTIONS[: 2 if module.bidirectional else 1]:
+            weights = {name: getattr(module, f"{name}_l{layer}{suffix}").detach().cpu().numpy().astype(np.float64)
+                       for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh") if module.bias or "weight" in name}
+            for name, value in _aerann_values(unit, hidden, weights).items():
+                stack.params[f"layer{layer}.{prefix}{name}"].set_value(value.astype(dtype))
     return stack
 
 
@@ -102,6 +107,9 @@ def _check_stack(stack):
     if not isinstance(stack, RecurrentStack):
         raise TypeError(f"to_torch takes an aerann.RecurrentStack, got {type(stack).__name__}")
     first = stack.units[0]
+    if len({spec.bidirectional for spec in stack.layers}) > 1:
+        raise ValueError("some layers are bidirectional and some not: a PyTorch module's layers are all one or "
+                         "the other")
     for i, unit in enumerate(stack.units):
         if unit.name not in OPTIONS:
             raise ValueError(f"layer {i} is a {unit.name} unit: PyTorch has elman (nn.RNN), gru and lstm units only")
@@ -129,7 +137,8 @@ def to_torch(stack, batch_first=False):
 
     Every layer must be the same unit, of one size, in PyTorch's variant
     (``peepholes="none"`` for an LSTM, ``reset_after=True`` for a GRU, tanh,
-    or relu for Elman units).  The module's weights are in the stack's dtype;
+    or relu for Elman units), and every layer bidirectional or none (a
+    bidirectional module then).  The module's weights are in the stack's dtype;
     the biases go into ``bias_ih`` (and the GRU's ``bhh`` into b_hn), with
     ``bias_hh`` zero elsewhere.  PyTorch's modules start from zero states: a
     stack whose learned initial states are not zero warns, and they must
@@ -140,10 +149,14 @@ def to_torch(stack, batch_first=False):
     kind = {"elman": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[unit]
     extra = {"nonlinearity": activation} if unit == "elman" else {}
     dtype = getattr(torch, stack.dtype)
-    module = kind(stack.n_in, hidden, num_layers=len(stack.units), batch_first=batch_first, dtype=dtype, **extra)
+    bidirectional = stack.layers[0].bidirectional
+    module = kind(stack.n_in, hidden, num_layers=len(stack.layers), batch_first=batch_first, dtype=dtype,
+                  bidirectional=bidirectional, **extra)
     gates = TORCH_GATES[unit]
     with torch.no_grad():
-        for layer, aerann_unit in enumerate(stack.units):
+        for index, aerann_unit in enumerate(stack.units):
+            layer, direction = divmod(index, 2) if bidirectional else (index, 0)
+            suffix = DIRECTIONS[direction][0]
             p = {name: shared.get_value().astype(np.float64) for name, shared in aerann_unit.params.items()}
             w_ih = np.concatenate([sign * p[f"Wx{g}"].T for g, sign in gates])
             w_hh = np.concatenate([sign * p[f"Wh{g}"].T for g, sign in gates])
@@ -152,9 +165,10 @@ def to_torch(stack, batch_first=False):
             if unit == "gru":
                 b_hh[2 * hidden :] = p["bhh"]
             for name, value in (("weight_ih", w_ih), ("weight_hh", w_hh), ("bias_ih", b_ih), ("bias_hh", b_hh)):
-                getattr(module, f"{name}_l{layer}").copy_(torch.from_numpy(value))
+                getattr(module, f"{name}_l{layer}{suffix}").copy_(torch.from_numpy(value))
             learned = [state for state in aerann_unit.states if np.any(p[f"{state}0"])]
             if learned:
-                warnings.warn(f"layer {layer}'s initial state(s) {', '.join(learned)} are not zero; the PyTorch "
+                where = f"layer {layer}{' (backward)' if direction else ''}"
+                warnings.warn(f"{where}'s initial state(s) {', '.join(learned)} are not zero; the PyTorch "
                               "module starts from zeros unless they are passed to it", UserWarning, stacklevel=2)
     return module

@@ -6,7 +6,8 @@ same outputs and final states (to 1e-5 in float32, 1e-10 in float64).
 Every kind of module (nn.RNN with tanh and relu, nn.GRU, nn.LSTM) is checked
 in both dtypes; hypothesis draws the sizes, one or two layers (the first
 layer's input size differs from the others', so two cover every layer's
-conversion), with or without biases, and ``batch_first`` either way.
+conversion), with or without biases, one direction or both, and
+``batch_first`` either way.
 """
 
 import numpy as np
@@ -43,7 +44,8 @@ def torch_run(module, x, states):
 
 
 def per_layer(states):
-    """PyTorch's states [(layers, B, H), ...] as a stack's: for every layer, one (B, H) array per state."""
+    """PyTorch's states [(layers x directions, B, H), ...] as a stack's: for every unit (each layer's
+    forward, then backward), one (B, H) array per state."""
     return [[s[layer] for s in states] for layer in range(states[0].shape[0])]
 
 
@@ -60,7 +62,8 @@ def assert_same_run(stack, module, x, states, dtype):
 
 modules = st.fixed_dictionaries({
     "steps": st.integers(1, 5), "batch": st.integers(1, 3), "n_in": st.integers(1, 4), "hidden": st.integers(1, 4),
-    "layers": st.integers(1, 2), "bias": st.booleans(), "batch_first": st.booleans(), "seed": st.integers(0, 2**31),
+    "layers": st.integers(1, 2), "bias": st.booleans(), "batch_first": st.booleans(), "bidirectional": st.booleans(),
+    "seed": st.integers(0, 2**31),
 })
 
 
@@ -68,11 +71,13 @@ def drawn_module(kind, dtype, drawn):
     torch.manual_seed(drawn["seed"])
     cls, options = KINDS[kind]
     module = cls(drawn["n_in"], drawn["hidden"], num_layers=drawn["layers"], bias=drawn["bias"],
-                 batch_first=drawn["batch_first"], **options).to(getattr(torch, dtype))
+                 batch_first=drawn["batch_first"], bidirectional=drawn["bidirectional"],
+                 **options).to(getattr(torch, dtype))
     rng = np.random.default_rng(drawn["seed"])
     x = rng.normal(size=(drawn["steps"], drawn["batch"], drawn["n_in"]))
     count = 2 if kind == "lstm" else 1
-    states = [rng.normal(size=(drawn["layers"], drawn["batch"], drawn["hidden"])) for _ in range(count)]
+    units = drawn["layers"] * (2 if drawn["bidirectional"] else 1)
+    states = [rng.normal(size=(units, drawn["batch"], drawn["hidden"])) for _ in range(count)]
     return module, x, states
 
 
@@ -81,7 +86,8 @@ def drawn_module(kind, dtype, drawn):
 def test_from_torch_computes_what_the_module_computes(kind, dtype, drawn):
     module, x, states = drawn_module(kind, dtype, drawn)
     stack = interop.from_torch(module)
-    assert stack.dtype == dtype and len(stack.units) == drawn["layers"]
+    assert stack.dtype == dtype and len(stack.layers) == drawn["layers"]
+    assert stack.bidirectional == drawn["bidirectional"]
     assert_same_run(stack, module, x, states, dtype)
 
 
@@ -96,6 +102,7 @@ def test_to_torch_computes_what_the_stack_computes(kind, dtype, drawn):
             shared.set_value(rng.normal(scale=0.5, size=shared.get_value().shape).astype(dtype))
     back = interop.to_torch(stack, batch_first=drawn["batch_first"])
     assert type(back) is type(module) and back.batch_first == drawn["batch_first"]
+    assert back.bidirectional == drawn["bidirectional"] and back.num_layers == drawn["layers"]
     assert back.weight_ih_l0.dtype == getattr(torch, dtype)
     assert_same_run(stack, back, x, states, dtype)
     again = interop.from_torch(back)
@@ -144,7 +151,6 @@ def test_bad_calls_of_a_stack_say_what_is_expected():
     [
         (torch.nn.Linear(2, 3), TypeError, "from_torch takes a torch.nn.RNN, nn.GRU or nn.LSTM, got Linear"),
         (torch.nn.LSTM(2, 3, proj_size=2), ValueError, "proj_size=2"),
-        (torch.nn.GRU(2, 3, bidirectional=True), ValueError, "bidirectional"),
         (torch.nn.RNN(2, 3).half(), ValueError, "float16 weights"),
     ],
 )
@@ -163,6 +169,7 @@ def test_modules_that_have_no_equal_say_why(module, error, message):
         ([("elman", 3, {"activation": "sigmoid"})], "uses sigmoid: PyTorch's has tanh or relu"),
         ([("elman", 3), ("elman", 3, {"activation": "relu"})], "one nonlinearity"),
         ([("rated", 3)], "PyTorch has elman"),
+        ([{"unit": "elman", "size": 3, "bidirectional": True}, ("elman", 3)], "some layers are bidirectional"),
     ],
 )
 def test_stacks_that_have_no_equal_say_why(layers, message):
