@@ -9,7 +9,8 @@ minimises the summed cross-entropy of each minibatch (plus ``reg`` times the
 squared weights), so a minibatch's gradient is the sum of its sequences'
 gradients.
 
-Layer specs: ``("gru", 64)`` or ``("elman", 64, {"activation": "relu"})``.
+Layer specs: ``("gru", 64)``, ``("elman", 64, {"activation": "relu"})`` or a
+dict with a direction and dropout rates of its own (:func:`aerann.stack.parse_layers`).
 """
 
 from typing import NamedTuple
@@ -93,7 +94,8 @@ class RecurrentModel:
             raise TypeError(f"frozen must be a list of parameter names, got {names!r}")
         unknown = sorted(set(names) - set(self.params))
         if unknown:
-            raise ValueError(f"frozen: the model has no parameter {', '.join(unknown)} (it has {', '.join(self.params)})")
+            raise ValueError(f"frozen: the model has no parameter {', '.join(unknown)} "
+                             f"(it has {', '.join(self.params)})")
         if set(names) == set(self.params):
             raise ValueError("frozen: every parameter would be frozen, leaving nothing to train")
         self.frozen |= set(names)

@@ -9,9 +9,11 @@ PyTorch module on NumPy arrays::
     outputs, final = stack(x2, final)      # carries on from the final states
 
 Time-major: ``x`` is (T, B, n_in) and ``outputs`` the top layer's states
-(T, B, n_out) at every step.  States are listed per layer, one (B, n_out)
-array per name in its unit's ``states`` (``h``; an LSTM's ``h`` and ``c``).
-Layer specs are the models': ``("gru", 64)`` or ``("lstm", 64, {...})``.
+(T, B, n_out) at every step.  States are listed per unit (one per layer, two
+in a bidirectional layer: forward, then backward), one (B, n_out) array per
+name in its ``states`` (``h``; an LSTM's ``h`` and ``c``).  Layer specs are
+the models': ``("gru", 64)``, ``("lstm", 64, {...})`` or a dict
+(:func:`parse_layers`).
 """
 
 import json
@@ -215,10 +217,6 @@ class RecurrentStack:
             return None
         return [None if layer is None else (tuple(layer) if len(layer) == 2 else layer[0])
                 for layer in recurrent_masks]
-
-    @property
-    def has_dropout(self) -> bool:
-        return any(self.dropout) or any(self.recurrent_dropout)
 
     def symbolic_dropout_masks(self) -> list:
         """Symbolic inputs for the dropout masks, in the order :meth:`dropout_masks` draws them: each

@@ -142,8 +142,9 @@ def main(argv=None):
                                      recurrent_dropout=args.recurrent_dropout, tie_embeddings=args.tie_embeddings)
     except ValueError as error:
         raise SystemExit(f"wiki_lm.py: {error}") from None
-    extras = [f"dropout {args.dropout:g}"] * bool(args.dropout) + \
-        [f"recurrent dropout {args.recurrent_dropout:g}"] * bool(args.recurrent_dropout) + ["tied"] * args.tie_embeddings
+    extras = ([f"dropout {args.dropout:g}"] * bool(args.dropout)
+              + [f"recurrent dropout {args.recurrent_dropout:g}"] * bool(args.recurrent_dropout)
+              + ["tied embeddings"] * args.tie_embeddings)
     print(f"LanguageModel: embedding {args.embedding}, layers {layers}{''.join(', ' + e for e in extras)}, "
           f"{sum(p.get_value().size for p in model.params.values())} parameters.")
     history = {"epoch": [0], "train": [], "validation": [model.score(Xv, Yv)]}
