@@ -11,8 +11,10 @@ Sections:
 - ``step``: one per-sentence SGD step of the tutorial model (RNNNumpy,
   aerann's RNNTheano, PyTorch) in float64 and float32, full BPTT;
 - ``batch``: training throughput (tokens/s) of Elman, GRU and LSTM language
-  models against PyTorch's nn.RNN, nn.GRU, nn.LSTM at the same sizes, and
-  each as a fraction of the probe;
+  models against PyTorch's nn.RNN, nn.GRU, nn.LSTM at the same sizes, with
+  the variants of the units that compute what PyTorch's do (the GRU with
+  ``reset_after``, the LSTM without peepholes), and each as a fraction of
+  the probe;
 - ``generate``: time per word when a GRU language model samples sentences
   of two lengths, eight times apart (each word is one compiled step that
   carries the states, so the longer sentence should take about eight times
@@ -39,8 +41,10 @@ from aerann import generate_sentence, LanguageModel, RNNNumpy, RNNTheano
 from aerann.backend import aesara_setup, function_cache
 
 UNITS = (("elman", "RNN"), ("gru", "GRU"), ("lstm", "LSTM"))
+# The variant of each unit that computes what PyTorch's module does, so that both train the same model.
+TORCH_VARIANTS = {"elman": {}, "gru": {"reset_after": True}, "lstm": {"peepholes": "none"}}
 GATES = {"elman": 1, "gru": 3, "lstm": 4}
-# The targets, checked and reported at the end of each section.
+# The speed targets, checked and reported at the end of each section.
 STEP_TARGET_VS_NUMPY = 10.0
 PROBE_FRACTION_TARGET = 0.7
 GENERATION_RATIO_TARGET = 16.0  # the longer sentence's time over the shorter's, for 8 times the words
@@ -263,7 +267,7 @@ def language_model_throughput(vocab, embed, hidden, steps, batch, rounds, calls,
     results = {}
     for unit, torch_kind in UNITS:
         with aesara.config.change_flags(floatX="float32"):
-            model = LanguageModel(vocab, embed, [(unit, hidden)], seed=0)
+            model = LanguageModel(vocab, embed, [(unit, hidden, TORCH_VARIANTS[unit])], seed=0)
             train = _timed_build(f"{unit} language model step (float32)", lambda: model.train_step("sgd"))
         candidates = aerann_variants(lambda: train(X, Y, mask, learning_rate))
         if torch is not None:
