@@ -190,9 +190,12 @@ class RecurrentModel:
         return at.matrix("mask", dtype=aesara.config.floatX)
 
     def compiled(self, name):
-        """The compiled function ``name``: "loss", "predict", "step", "run" or "stream loss"."""
+        """The compiled function ``name``: "loss", "predict", "run", and a LanguageModel's "step" and
+        "stream loss"."""
         if name not in ("loss", "predict", "step", "run", "stream loss"):
             raise ValueError(f"no compiled function {name!r}")
+        if name in ("step", "stream loss") and not isinstance(self, LanguageModel):
+            raise ValueError(f"only a LanguageModel has the {name!r} function, not a {type(self).__name__}")
         return self._function(name)
 
     def _function(self, key):

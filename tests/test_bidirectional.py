@@ -93,6 +93,11 @@ def test_bad_dict_specs_say_what_a_spec_holds(spec, error, message):
         SequenceTagger(2, 2, layers=[spec])
 
 
+def test_only_a_language_model_has_a_step_function():
+    with pytest.raises(ValueError, match="only a LanguageModel has the 'step' function, not a SequenceTagger"):
+        SequenceTagger(2, 2, layers=[BIGRU]).compiled("step")
+
+
 def test_a_bidirectional_stack_runs_no_single_steps():
     stack = RecurrentStack(2, [BIGRU])
     with pytest.raises(ValueError, match="needs the whole sequence"):
