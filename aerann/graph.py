@@ -114,7 +114,7 @@ def check_recurrent_masks(unit, masks):
     """``masks`` as one symbolic (B, n_out) mask per name in ``unit.recurrent_inputs``, or None."""
     if masks is None:
         return None
-    if not unit.recurrent_inputs:
+    if not getattr(unit, "recurrent_inputs", ()):
         raise ValueError(f"recurrent dropout needs to know where {unit.name}'s state enters its recurrent "
                          f"products, and {type(unit).__name__} does not say: it lists no recurrent_inputs "
                          "(see the plugin guide, docs/plugins.md)")
@@ -139,7 +139,7 @@ def scan_layer(unit, inputs, mask=None, truncate_gradient=-1, grad_clip=None, ba
     truncate_gradient = check_truncate_gradient(truncate_gradient)
     grad_clip = check_grad_clip(grad_clip)
     recurrent_masks = check_recurrent_masks(unit, recurrent_masks)
-    positions = [unit.states.index(name) for name in unit.recurrent_inputs]
+    positions = [] if recurrent_masks is None else [unit.states.index(name) for name in unit.recurrent_inputs]
     if initial is None:
         batch = inputs.shape[1] if batch is None else batch
         initial = [at.zeros((batch, h0.shape[0]), dtype=h0.dtype) + h0 for h0 in unit.initial_states()]
