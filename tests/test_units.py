@@ -43,7 +43,7 @@ NUMPY_ACTIVATIONS = {"tanh": np.tanh, "sigmoid": sigmoid, "relu": relu}
 
 
 def book_step(name, p, x, h, c=None, f=np.tanh, reset_after=False, peepholes="full"):
-    """The brief's equations (and the variants' equations), written out independently of the units."""
+    """The book's equations (and the variants' equations), written out independently of the units."""
     if name == "elman":
         return f(x @ p["Wx"] + h @ p["Wh"] + p["bh"])
     if name == "rated":
@@ -71,7 +71,7 @@ def book_step(name, p, x, h, c=None, f=np.tanh, reset_after=False, peepholes="fu
 
 
 @pytest.mark.parametrize("name", sorted(SHAPES))
-def test_parameter_names_and_shapes_follow_the_brief(name):
+def test_parameter_names_and_shapes_follow_the_book(name):
     unit = units.get(name)(N_IN, N_OUT, np.random.default_rng(0))
     assert {p: v.get_value().shape for p, v in unit.params.items()} == SHAPES[name]
     assert list(unit.params)[-len(unit.states) :] == [f"{s}0" for s in unit.states]
