@@ -26,7 +26,7 @@ from aerann.backend import compiler, parameters
 from aerann.backend.crossentropy import cross_entropy
 from aerann.data import batching, files, word_vectors
 from aerann.data.validation import as_index_sequence, check_dataset, dropout_rate, finite_float, positive_int
-from aerann.stack import parse_layers, RecurrentStack
+from aerann.stack import flat_states, nested_states, parse_layers, RecurrentStack
 from aerann.training import engine, optim
 from aerann.training import settings as training_settings
 
@@ -53,7 +53,8 @@ class RecurrentModel:
         self.dropout = dropout_rate(dropout, "dropout")
         self.recurrent_dropout = dropout_rate(recurrent_dropout, "recurrent_dropout")
         # Dropout acts on an embedding's output and between layers, not on real-valued features.
-        input_dropout = [0.0 if i == 0 and not self._embeds() else self.dropout for i in range(len(self.layers))]
+        embeds = "embedding" in self.params
+        input_dropout = [0.0 if i == 0 and not embeds else self.dropout for i in range(len(self.layers))]
         self.stack = RecurrentStack(self._input_size(), self.layers, rng, self.truncate_gradient, self.grad_clip,
                                     input_dropout, recurrent_dropout)
         self.units = self.stack.units
@@ -70,10 +71,6 @@ class RecurrentModel:
 
     def _input_size(self) -> int:
         return self.n_in
-
-    def _embeds(self) -> bool:
-        """Whether the stack's input is an embedding (dropout then drops its output)."""
-        return False
 
     def _add_output_params(self, rng, n_top):
         """Create the output layer's parameters: ``output.W`` (n_top, n_classes) and ``output.b``."""
@@ -212,17 +209,17 @@ class RecurrentModel:
             x_t = self._symbolic_step_input()
             states = self.symbolic_states()
             log_probabilities, new = self.symbolic_step(x_t, states)
-            fn = compiler.function([x_t, *_flat(states)], [at.exp(log_probabilities), *_flat(new)])
+            fn = compiler.function([x_t, *flat_states(states)], [at.exp(log_probabilities), *flat_states(new)])
         elif key == "stream loss":
             initial = self.symbolic_states()
             run = self.symbolic_stack(X, mask, initial)
-            fn = compiler.function([X, Y, mask, *_flat(initial)],
-                                  [self.loss_of(run.output, X, Y, mask), *_flat(run.final)])
+            fn = compiler.function([X, Y, mask, *flat_states(initial)],
+                                  [self.loss_of(run.output, X, Y, mask), *flat_states(run.final)])
         elif key == "run":
             initial = self.symbolic_states()
             run = self.symbolic_stack(X, mask, initial)
-            fn = compiler.function([X, mask, *_flat(initial)],
-                                  [at.exp(self.log_probabilities_of(run.output, X)), *_flat(run.final)])
+            fn = compiler.function([X, mask, *flat_states(initial)],
+                                  [at.exp(self.log_probabilities_of(run.output, X)), *flat_states(run.final)])
         else:
             fn = self._training_function(key, X, Y, mask)
         self._functions[key] = fn
@@ -246,8 +243,8 @@ class RecurrentModel:
         updates, state = optim.build(optimizer, params, grads, learning_rate, **dict(options))
         self.optimizer_states[key] = state
         if stream:
-            return compiler.function([X, Y, mask, learning_rate, *_flat(initial), *masks],
-                                     [loss, *_flat(run.final)], updates=updates, allow_input_downcast=True)
+            return compiler.function([X, Y, mask, learning_rate, *flat_states(initial), *masks],
+                                     [loss, *flat_states(run.final)], updates=updates, allow_input_downcast=True)
         return compiler.function([X, Y, mask, learning_rate, *masks], loss, updates=updates,
                                  allow_input_downcast=True)
 
@@ -404,10 +401,10 @@ class RecurrentModel:
         for indices in batching.minibatches(len(X), [len(x) for x in X], EVALUATION_BATCH, None, DEFAULT_BUCKETS):
             Xb, _, mask = self.batch(X, None, indices, self.batch_columns(EVALUATION_BATCH))
             columns = indices + indices[:1] * (Xb.shape[1] - len(indices))
-            batch_probabilities, *batch_final = fn(Xb, mask, *[state[columns] for state in _flat(initial)])
+            batch_probabilities, *batch_final = fn(Xb, mask, *[state[columns] for state in flat_states(initial)])
             for b, i in enumerate(indices):
                 probabilities[i] = self._item_probabilities(batch_probabilities, b, len(X[i]))
-            for state, batch_state in zip(_flat(final), batch_final):
+            for state, batch_state in zip(flat_states(final), batch_final):
                 state[indices] = batch_state[: len(indices)]
         return self._gathered(probabilities), final
 
@@ -609,9 +606,6 @@ class LanguageModel(RecurrentModel):
     def _symbolic_inputs(self):
         return at.imatrix("X"), at.imatrix("Y")
 
-    def _embeds(self) -> bool:
-        return True
-
     def _layer_input(self, X):
         return self.params["embedding"][X]
 
@@ -641,8 +635,8 @@ class LanguageModel(RecurrentModel):
             states = self.initial_states(len(tokens))
         else:
             states = self.check_states(states, len(tokens), "states")
-        probabilities, *new = self._function("step")(tokens, *_flat(states))
-        return probabilities, _nested(new, self.units)
+        probabilities, *new = self._function("step")(tokens, *flat_states(states))
+        return probabilities, nested_states(new, self.units)
 
     def fit_stream(self, tokens, bptt=35, batch_size=20, epochs=1, learning_rate=0.01, mu=0.0, reg=0.0,
                    optimizer=None, clip=None, validation=None, verbose=False, *, options=None, schedule="none",
@@ -698,7 +692,7 @@ class LanguageModel(RecurrentModel):
         """Mean cross-entropy per token of stream columns, chunk after chunk with the states carried."""
         fn = self._function("stream loss")
         mask = np.ones((bptt, columns.shape[1]), dtype=aesara.config.floatX)
-        states, total, count = _flat(self.initial_states(columns.shape[1])), 0.0, 0
+        states, total, count = flat_states(self.initial_states(columns.shape[1])), 0.0, 0
         for Xc, Yc in batching.stream_chunks(columns, bptt):
             loss, *states = fn(Xc, Yc, mask[: len(Xc)], *states)
             total, count = total + float(loss), count + Xc.size
@@ -805,9 +799,6 @@ class SequenceClassifier(RecurrentModel):
         X = at.imatrix("X") if self.vocab_size is not None else at.tensor3("X", dtype=aesara.config.floatX)
         return X, at.ivector("Y")
 
-    def _embeds(self) -> bool:
-        return self.vocab_size is not None
-
     def _layer_input(self, X):
         return self.params["embedding"][X] if self.vocab_size is not None else X
 
@@ -893,20 +884,6 @@ def _pair(validation):
     if not isinstance(validation, (tuple, list)) or len(validation) != 2:
         raise TypeError("validation must be a pair (X, Y)")
     return validation
-
-
-def _flat(states):
-    """Every layer's states in one list, layer after layer."""
-    return [state for layer in states for state in layer]
-
-
-def _nested(flat, units):
-    """States listed by :func:`_flat`, grouped back by layer."""
-    grouped, start = [], 0
-    for unit in units:
-        grouped.append(list(flat[start : start + len(unit.states)]))
-        start += len(unit.states)
-    return grouped
 
 
 def _check_units_available(path, layers, described):

@@ -187,13 +187,8 @@ class RecurrentStack:
         result = graph.scan_stack(layers, x, mask, truncate_gradient=self.truncate_gradient,
                                   grad_clip=self.grad_clip, initial=self._per_layer(initial),
                                   input_masks=input_masks, recurrent_masks=self._grouped(recurrent_masks))
-        final = []
-        for layer, states in zip(self.layer_units, result.final):
-            start = 0
-            for unit in layer:
-                final.append(states[start : start + len(unit.states)])
-                start += len(unit.states)
-        return graph.StackStates(result.output, final)
+        # scan_stack lists a bidirectional layer's final states as one list: split it per unit.
+        return graph.StackStates(result.output, nested_states(flat_states(result.final), self.units))
 
     def _per_layer(self, per_unit):
         """Entries given per unit, grouped per layer as :func:`aerann.graph.scan_stack` takes them."""
@@ -308,12 +303,8 @@ class RecurrentStack:
         initial = self.initial_states(batch) if initial_states is None else self.check_states(initial_states, batch)
         function, names = self.compiled()
         values = [self.params[name].get_value() for name in names]
-        outputs, *final = function(x.astype(self.dtype), *[s for layer in initial for s in layer], *values)
-        grouped, start = [], 0
-        for unit in self.units:
-            grouped.append(final[start : start + len(unit.states)])
-            start += len(unit.states)
-        return outputs, grouped
+        outputs, *final = function(x.astype(self.dtype), *flat_states(initial), *values)
+        return outputs, nested_states(final, self.units)
 
     def structure(self) -> tuple:
         """What the stack's graph depends on: each unit's class, configuration and parameters' names and
@@ -343,11 +334,25 @@ class RecurrentStack:
             symbols = [at.TensorType(p.dtype, shape=(None,) * p.ndim)(p.name) for p in shared]
             with aesara.config.change_flags(floatX=self.dtype):
                 result = self.symbolic(x, initial=states)
-                flat = [s for layer in states for s in layer]
-                outputs = [result.output, *[s for layer in result.final for s in layer]]
-                function = compiler.function([x, *flat, *symbols], outputs, givens=list(zip(shared, symbols)))
+                outputs = [result.output, *flat_states(result.final)]
+                function = compiler.function([x, *flat_states(states), *symbols], outputs,
+                                             givens=list(zip(shared, symbols)))
             _COMPILED[key] = (function, names)
         return _COMPILED[key]
+
+
+def flat_states(states):
+    """Every unit's states in one list, unit after unit (the order of a compiled function's inputs)."""
+    return [state for unit_states in states for state in unit_states]
+
+
+def nested_states(flat, units):
+    """States listed by :func:`flat_states`, grouped back per unit."""
+    grouped, start = [], 0
+    for unit in units:
+        grouped.append(list(flat[start : start + len(unit.states)]))
+        start += len(unit.states)
+    return grouped
 
 
 def _rates(value, count, name):
