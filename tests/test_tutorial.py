@@ -240,3 +240,25 @@ def test_a_corrupt_or_pickled_file_is_refused(tmp_path):
     for path in (truncated_file, pickled, not_an_archive, tmp_path / "missing.npz"):
         with pytest.raises(ValueError, match="cannot read parameters"):
             load_model_parameters_theano(path, RNNNumpy(5, 3))
+
+
+def test_functions_compile_on_first_call_only_and_report_their_time(monkeypatch):
+    from aerann.backend import compiler
+
+    compiled = []
+    real = compiler.function
+    monkeypatch.setattr(compiler, "function", lambda *a, name=None, **k: compiled.append(name) or real(*a, name=name, **k))
+    np.random.seed(10)
+    model = RNNTheano(WORDS, HIDDEN, bptt_truncate=TRUNCATE)
+    assert compiled == [] and model.compile_seconds() == 0.0
+    assert "compiled on first call" in repr(model.sgd_step)
+    error = model.ce_error(X, Y)
+    assert compiled == ["ce_error"] and model.ce_error.compile_seconds > 0
+    assert model.ce_error(X, Y) == error and compiled == ["ce_error"]
+    np.testing.assert_array_equal(model.predict(X), np.argmax(model.forward_propagation(X), axis=1))
+    assert compiled == ["ce_error", "predict", "forward_propagation"]
+    assert model.compile_seconds() == pytest.approx(sum(
+        f.compile_seconds for f in (model.ce_error, model.predict, model.forward_propagation)))
+    with pytest.raises(ValueError):
+        model.sgd_step(X, Y[:-1], 0.1)  # arguments are checked before anything is compiled
+    assert "sgd_step" not in compiled

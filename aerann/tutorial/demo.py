@@ -72,10 +72,8 @@ def run(
     X_train, y_train = training_data(chosen, vocab)
     print_pair(X_train[0], y_train[0], vocab)
 
-    start = time.perf_counter()
     np.random.seed(seed)
     model = RNNTheano(len(vocab), hidden_dim=hidden_dim, bptt_truncate=bptt_truncate)
-    print(f"\nBuilt and compiled RNNTheano in {time.perf_counter() - start:.1f} s.")
     loss = model.calculate_loss(X_train[:100], y_train[:100])
     print(f"Expected loss for random predictions: {np.log(len(vocab)):f}")
     print(f"Actual loss: {loss:f}")
@@ -84,6 +82,7 @@ def run(
     reference = RNNNumpy(len(vocab), hidden_dim=hidden_dim, bptt_truncate=bptt_truncate)
     numpy_step = step_time(reference.sgd_step, X_train[0], y_train[0])
     theano_step = step_time(model.sgd_step, X_train[0], y_train[0])
+    print(f"Compiled RNNTheano's ce_error and sgd_step in {model.compile_seconds():.1f} s.")
     print(
         f"SGD step on one sentence of {len(X_train[0])} words: RNNNumpy {numpy_step * 1e3:.2f} ms, "
         f"RNNTheano {theano_step * 1e3:.2f} ms ({numpy_step / theano_step:.1f}x faster)\n"

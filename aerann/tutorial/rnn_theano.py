@@ -28,6 +28,7 @@ sequences, indices outside the vocabulary or non-integer input raise a
 ValueError or TypeError that names the problem.
 """
 
+import time
 import zipfile
 from pathlib import Path
 
@@ -46,17 +47,37 @@ PARAMETER_NAMES = ("U", "V", "W")
 
 
 class _Checked:
-    """A compiled Aesara function (``.function``) whose arguments are validated first."""
+    """A compiled Aesara function whose arguments are validated first, compiled on its first call.
 
-    def __init__(self, function, check):
-        self.function = function
+    The tutorial's model has five compiled functions, and a program often
+    calls two of them (training calls ``sgd_step`` and ``ce_error``): each is
+    built when first called (``.function``), so nobody waits for the C
+    compiler on a function they never use.  ``compile_seconds`` is the time
+    that build took (None until then).
+    """
+
+    def __init__(self, build, check, name):
+        self._build = build
         self.check = check
+        self.name = name
+        self._function = None
+        self.compile_seconds = None
+
+    @property
+    def function(self):
+        if self._function is None:
+            start = time.perf_counter()
+            self._function = self._build()
+            self.compile_seconds = time.perf_counter() - start
+        return self._function
 
     def __call__(self, *args):
-        return self.function(*self.check(*args))
+        checked = self.check(*args)
+        return self.function(*checked)
 
     def __repr__(self):
-        return f"<compiled {self.function.name or 'function'}, inputs validated>"
+        state = "compiled" if self._function is not None else "compiled on first call"
+        return f"<{self.name}, {state}, inputs validated>"
 
 
 class RNNTheano:
@@ -76,7 +97,7 @@ class RNNTheano:
         self.W = parameters.shared(W.astype(floatx), name="W")
         self._full_bptt = None
         self._forward_step = None
-        self._compile()
+        self._define_functions()
 
     def _graph(self, truncate_gradient):
         """Symbolic inputs, probabilities, summed cross-entropy and its gradients.
@@ -119,29 +140,37 @@ class RNNTheano:
         """dU (hidden_dim, word_dim) from the gradient of the gathered columns (repeated words add up)."""
         return at.inc_subtensor(at.zeros_like(self.U).T[x], dU_x).T
 
-    def _compile(self):
+    def _define_functions(self):
+        """The five tutorial functions, each compiled on its first call."""
         x, y, o, o_error, (dU_x, dV, dW) = self._graph(self.bptt_truncate)
         dU = self._dense(x, dU_x)
         learning_rate = at.scalar("learning_rate")
         fn = compiler.function
-        self.forward_propagation = _Checked(fn([x], o, name="forward_propagation"), self._check_x)
-        self.predict = _Checked(fn([x], at.argmax(o, axis=1), name="predict"), self._check_x)
-        self.ce_error = _Checked(fn([x, y], o_error, name="ce_error"), self._check_pair)
-        self.bptt = _Checked(fn([x, y], [dU, dV, dW], name="bptt"), self._check_pair)
-        self.sgd_step = _Checked(
-            fn(
-                [x, y, learning_rate],
-                [],
-                updates=[
-                    (self.U, at.inc_subtensor(self.U.T[x], -learning_rate * dU_x).T),
-                    (self.V, self.V - learning_rate * dV),
-                    (self.W, self.W - learning_rate * dW),
-                ],
-                allow_input_downcast=True,
-                name="sgd_step",
-            ),
+
+        def checked(name, check, *arguments, **options):
+            return _Checked(lambda: fn(*arguments, name=name, **options), check, name)
+
+        self.forward_propagation = checked("forward_propagation", self._check_x, [x], o)
+        self.predict = checked("predict", self._check_x, [x], at.argmax(o, axis=1))
+        self.ce_error = checked("ce_error", self._check_pair, [x, y], o_error)
+        self.bptt = checked("bptt", self._check_pair, [x, y], [dU, dV, dW])
+        self.sgd_step = checked(
+            "sgd_step",
             self._check_step,
+            [x, y, learning_rate],
+            [],
+            updates=[
+                (self.U, at.inc_subtensor(self.U.T[x], -learning_rate * dU_x).T),
+                (self.V, self.V - learning_rate * dV),
+                (self.W, self.W - learning_rate * dW),
+            ],
+            allow_input_downcast=True,
         )
+
+    def compile_seconds(self) -> float:
+        """Seconds spent so far compiling this model's functions (or loading them from the cache)."""
+        functions = (self.forward_propagation, self.predict, self.ce_error, self.bptt, self.sgd_step)
+        return sum(f.compile_seconds or 0.0 for f in functions)
 
     def _check_x(self, x):
         return (as_index_sequence(x, self.word_dim, "x"),)
