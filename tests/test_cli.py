@@ -60,6 +60,7 @@ def test_train_then_resume_longer_equals_one_long_run_then_evaluate_generate_plo
     a, _ = files.load_arrays(whole / "model.npz")
     b, _ = files.load_arrays(split / "model.npz")
     assert a.keys() == b.keys()
+    assert {array.dtype for array in a.values()} == {np.dtype("float32")}  # the command's default
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
 
@@ -95,7 +96,7 @@ def test_train_then_resume_longer_equals_one_long_run_then_evaluate_generate_plo
 @pytest.mark.slow
 def test_stream_training_resumes_exactly_keeps_the_best_model_and_generates(tmp_path, capsys):
     stream = [*TINY, "--stream", "--bptt", "5", "--optimizer", "adam", "--schedule", "plateau", "--dropout", "0.2",
-              "--recurrent-dropout", "0.1"]
+              "--recurrent-dropout", "0.1", "--float64"]
     whole, split = tmp_path / "whole", tmp_path / "split"
     assert main(["train", *stream, "--epochs", "2", "--out", str(whole)]) == 0
     printed = capsys.readouterr().out
@@ -108,6 +109,7 @@ def test_stream_training_resumes_exactly_keeps_the_best_model_and_generates(tmp_
     b, _ = files.load_arrays(split / "model.npz")
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    assert {array.dtype for array in a.values()} == {np.dtype("float64")}
     config = files.load_arrays(whole / "model.npz")[1]["config"]
     assert (config["dropout"], config["recurrent_dropout"]) == (0.2, 0.1)
     assert main(["generate", "--model", str(whole / "best.npz"), "--count", "2", "--seed", "3"]) == 0
@@ -142,6 +144,8 @@ def test_a_resumed_run_keeps_its_settings_and_a_run_folder_is_not_reused(tmp_pat
     err = capsys.readouterr().err
     assert err.startswith("aerann train: error: --hidden 9 differs from the run being resumed (8)")
     assert err.count("\n") == 1
+    assert main(["train", "--out", str(out), "--resume", "--float64"]) == 1
+    assert "--float64 differs from the run being resumed (--float32)" in capsys.readouterr().err
     assert main(["train", "--out", str(out), "--corpus", "agreement"]) == 1
     assert "already holds a run: continue it with --resume" in capsys.readouterr().err
     assert main(["train", "--out", str(tmp_path / "none"), "--resume"]) == 1

@@ -50,7 +50,7 @@ TRAIN_DEFAULTS = {
     "stream": False,
     "bptt": 35,
     "backend": "c",
-    "float32": False,
+    "float32": True,
     "seed": 0,
     "validation": 0.1,
     "checkpoint_every": 100,
@@ -65,6 +65,18 @@ RESUME_MAY_CHANGE = ("epochs", "checkpoint_every", "checkpoint_minutes", "keep",
 
 def _option(name: str) -> str:
     return "--" + name.replace("_", "-")
+
+
+def _setting(name: str, value) -> str:
+    """An option as the command line spells it, ``--lr 0.1``, and a stored value beside it: the precision is
+    ``--float32`` or ``--float64``."""
+    if name == "float32":
+        return "--float32" if value else "--float64"
+    return f"{_option(name)} {value}"
+
+
+def _stored(name: str, value) -> str:
+    return _setting(name, value) if name == "float32" else str(value)
 
 
 # -- data --------------------------------------------------------------------------------
@@ -198,7 +210,7 @@ def _train(args) -> None:
         for key, value in given.items():
             if key not in RESUME_MAY_CHANGE and value != options.get(key):
                 raise CommandError(
-                    f"{_option(key)} {value} differs from the run being resumed ({options.get(key)}): "
+                    f"{_setting(key, value)} differs from the run being resumed ({_stored(key, options.get(key))}): "
                     f"a resumed run keeps its settings (it may change {', '.join(map(_option, RESUME_MAY_CHANGE))})"
                 )
         options.update((k, v) for k, v in given.items() if k in RESUME_MAY_CHANGE)
@@ -655,7 +667,11 @@ def build_parser() -> argparse.ArgumentParser:
     fitting.add_argument("--bptt", type=int, help="with --stream: steps per chunk (default 35)")
     fitting.add_argument("--seed", type=int, help="random seed of the initial weights, split and order (default 0)")
     fitting.add_argument("--backend", choices=("c", "jax"), help="Aesara's C backend (default) or JAX (GPU)")
-    fitting.add_argument("--float32", action="store_const", const=True, help="compute in float32 (default float64)")
+    precision = fitting.add_mutually_exclusive_group()
+    precision.add_argument("--float32", action="store_const", const=True,
+                           help="compute and store the parameters in float32 (the default)")
+    precision.add_argument("--float64", dest="float32", action="store_const", const=False,
+                           help="compute in float64 instead")
     run_group = train.add_argument_group("run folder")
     run_group.add_argument("--out", default="runs/train", help="run folder (default runs/train)")
     run_group.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
