@@ -9,10 +9,13 @@ symbols), so Aesara's compiled GEMM, GEMV and GER call a real BLAS instead
 of its slower NumPy C-API fallback.  Without that library the flag is left
 empty and the fallback is used.
 
-That OpenBLAS runs single-threaded unless ``AERANN_BLAS_THREADS`` says
-otherwise: a recurrent step is a chain of small products, and on a busy
-machine waking BLAS threads for each of them cost 4x on the tutorial step
-(docs/benchmarks.md has the figures).  NumPy's own BLAS is not affected.  On numpy >= 2 (the lent GPU machines) it
+That OpenBLAS gets as many threads as the machine has idle cores when
+aerann is imported (``AERANN_BLAS_THREADS=auto``, the default: the cores
+this process may use, less the load average of the last minute, at least
+one), or the count ``AERANN_BLAS_THREADS`` names.  A recurrent step is a
+chain of small products: on an idle machine two threads were faster, but on
+a busy one waking BLAS threads that then wait for a core cost 4x on the
+tutorial step (docs/benchmarks.md has the figures).  NumPy's own BLAS is not affected.  On numpy >= 2 (the lent GPU machines) it
 also restores ``numpy.obj2sctype``, which Aesara 2.9 still calls.
 """
 
@@ -24,6 +27,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
+from aerann.backend import deferred_imports
 
 
 def _user_set(flag: str) -> bool:
@@ -66,8 +71,10 @@ def blas_ldflags(library: Path | None) -> str:
 
 
 def configure() -> None:
-    """Prepare the environment so that ``import aesara`` works anywhere."""
+    """Prepare the environment so that ``import aesara`` works anywhere (and starts sooner)."""
     _restore_numpy1_names()
+    if "aesara" not in sys.modules:
+        deferred_imports.defer("scipy.stats")
     if "aesara" in sys.modules or _user_set("blas__ldflags"):
         return
     flags = os.environ.get("AESARA_FLAGS", "")
@@ -76,17 +83,30 @@ def configure() -> None:
     os.environ["AESARA_FLAGS"] = ",".join(f for f in (flags, f"blas__ldflags={ldflags}") if f)
     if library is not None:
         logging.getLogger("aesara.tensor.blas").addFilter(_silence_library_name_warning)
-        set_blas_threads(library, os.environ.get("AERANN_BLAS_THREADS", "1"))
+        set_blas_threads(library, os.environ.get("AERANN_BLAS_THREADS", "auto"))
+
+
+def idle_cores() -> int:
+    """The cores this process may run on, less the machine's load average over the last minute (at least 1)."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:  # no load average on this system: assume idle
+        busy = 0.0
+    return max(1, min(usable, round(usable - busy)))
 
 
 def set_blas_threads(library: Path, count) -> int:
-    """Make the OpenBLAS at ``library`` use ``count`` threads; returns the count it reports."""
+    """Make the OpenBLAS at ``library`` use ``count`` threads (``"auto"``: :func:`idle_cores`); returns the
+    count it reports."""
+    if str(count).strip().lower() == "auto":
+        count = idle_cores()
     try:
         count = int(count)
     except ValueError:
-        raise ValueError(f"AERANN_BLAS_THREADS must be a positive integer, got {count!r}") from None
+        raise ValueError(f"AERANN_BLAS_THREADS must be a positive integer or auto, got {count!r}") from None
     if count < 1:
-        raise ValueError(f"AERANN_BLAS_THREADS must be a positive integer, got {count}")
+        raise ValueError(f"AERANN_BLAS_THREADS must be a positive integer or auto, got {count}")
     openblas = ctypes.CDLL(str(library))
     openblas.openblas_set_num_threads(count)
     return openblas.openblas_get_num_threads()
