@@ -5,6 +5,7 @@ traceback; ``aerann --traceback ...`` shows it), 2 usage error.
 """
 
 import argparse
+import contextlib
 import json
 import math
 import sys
@@ -156,14 +157,22 @@ def _layers(options) -> list:
     return layers
 
 
-def _configure_numerics(float32: bool, backend: str) -> None:
-    """floatX and the backend, before any model is built."""
+@contextlib.contextmanager
+def _numerics(float32: bool, backend: str):
+    """floatX and the backend for the models a command builds, restored when the command ends (so that
+    ``main`` called from Python leaves its caller's settings as they were)."""
     import aesara
 
     from aerann.backend import compiler
 
+    previous = aesara.config.floatX, compiler.get_backend()
     aesara.config.floatX = "float32" if float32 else "float64"
     compiler.set_backend(backend)
+    try:
+        yield
+    finally:
+        aesara.config.floatX = previous[0]
+        compiler.set_backend(previous[1])
 
 
 # -- train -------------------------------------------------------------------------------
@@ -256,7 +265,7 @@ def _train(args) -> None:
     layers = _layers(options)
     for name, _ in layers:  # an unknown unit is named before the data is read
         units.get(name)
-    _configure_numerics(options["float32"], options["backend"])
+    args.finally_.enter_context(_numerics(options["float32"], options["backend"]))
 
     # Everything is read and checked before the run folder is touched.
     classify = options["task"] == "classify"
@@ -802,7 +811,8 @@ def main(argv=None) -> int:
     from aerann.training import run
 
     try:
-        code = args.handler(args)
+        with contextlib.ExitStack() as args.finally_:  # what a command changes for its duration
+            code = args.handler(args)
     except (CommandError, ValueError, TypeError, OSError, run.TrainingError, FloatingPointError, MemoryError) as error:
         if args.traceback:
             raise
