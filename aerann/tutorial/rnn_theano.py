@@ -52,14 +52,16 @@ class _Checked:
     The tutorial's model has five compiled functions, and a program often
     calls two of them (training calls ``sgd_step`` and ``ce_error``): each is
     built when first called (``.function``), so nobody waits for the C
-    compiler on a function they never use.  ``compile_seconds`` is the time
-    that build took (None until then).
+    compiler on a function they never use.  It is built for the backend
+    that was current when the model was made, as if it had been compiled
+    then.  ``compile_seconds`` is the time that build took (None until then).
     """
 
-    def __init__(self, build, check, name):
+    def __init__(self, build, check, name, backend):
         self._build = build
         self.check = check
         self.name = name
+        self.backend = backend
         self._function = None
         self.compile_seconds = None
 
@@ -67,7 +69,8 @@ class _Checked:
     def function(self):
         if self._function is None:
             start = time.perf_counter()
-            self._function = self._build()
+            with compiler.backend(self.backend):
+                self._function = self._build()
             self.compile_seconds = time.perf_counter() - start
         return self._function
 
@@ -97,6 +100,7 @@ class RNNTheano:
         self.W = parameters.shared(W.astype(floatx), name="W")
         self._full_bptt = None
         self._forward_step = None
+        self.backend = compiler.get_backend()  # what every function of the model compiles for
         self._define_functions()
 
     def _graph(self, truncate_gradient):
@@ -148,7 +152,7 @@ class RNNTheano:
         fn = compiler.function
 
         def checked(name, check, *arguments, **options):
-            return _Checked(lambda: fn(*arguments, name=name, **options), check, name)
+            return _Checked(lambda: fn(*arguments, name=name, **options), check, name, self.backend)
 
         self.forward_propagation = checked("forward_propagation", self._check_x, [x], o)
         self.predict = checked("predict", self._check_x, [x], at.argmax(o, axis=1))
@@ -189,7 +193,8 @@ class RNNTheano:
         """
         if self._full_bptt is None:
             x_, y_, _, _, (dU_x, dV, dW) = self._graph(-1)
-            self._full_bptt = compiler.function([x_, y_], [self._dense(x_, dU_x), dV, dW], name="full_bptt")
+            with compiler.backend(self.backend):
+                self._full_bptt = compiler.function([x_, y_], [self._dense(x_, dU_x), dV, dW], name="full_bptt")
         return self._full_bptt(*check_pair(x, y, self.word_dim))
 
     def forward_step(self, x_t, s_t_prev=None):
@@ -199,7 +204,8 @@ class RNNTheano:
             x, s_prev = at.iscalar("x_t"), at.vector("s_t_prev", dtype=self.U.dtype)
             s = at.tanh(self.U.T[x] + at.dot(s_prev, self.W.T))
             o = softmax(at.dot(s, self.V.T)[None, :], axis=-1)[0]  # a row: Aesara warns about a vector's softmax
-            self._forward_step = compiler.function([x, s_prev], [o, s], name="forward_step")
+            with compiler.backend(self.backend):
+                self._forward_step = compiler.function([x, s_prev], [o, s], name="forward_step")
         x_t = as_index_sequence([x_t], self.word_dim, "x_t")[0]
         s_t_prev = np.zeros(self.hidden_dim, dtype=self.U.dtype) if s_t_prev is None else s_t_prev
         return self._forward_step(x_t, s_t_prev)
