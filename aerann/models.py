@@ -23,7 +23,7 @@ from aesara.tensor.special import log_softmax
 import aerann
 from aerann import graph, units
 from aerann.backend import compiler, parameters
-from aerann.backend.crossentropy import cross_entropy
+from aerann.backend.output_loss import output_cross_entropy
 from aerann.data import batching, files, word_vectors
 from aerann.data.validation import as_index_sequence, check_dataset, dropout_rate, finite_float, positive_int
 from aerann.stack import flat_states, nested_states, parse_layers, RecurrentStack
@@ -152,9 +152,19 @@ class RecurrentModel:
         so its gradient comes out of the same GEMM instead of a separate
         (N, n_classes) column sum.
         """
-        ones = at.ones((rows.shape[0], 1), dtype=rows.dtype)
-        weights = at.concatenate([self.output_weights(), self.params["output.b"].dimshuffle("x", 0)], axis=0)
-        return at.concatenate([rows, ones], axis=1).dot(weights)
+        return self._with_ones(rows).dot(self._weights_and_bias())
+
+    def _with_ones(self, rows):
+        return at.concatenate([rows, at.ones((rows.shape[0], 1), dtype=rows.dtype)], axis=1)
+
+    def _weights_and_bias(self):
+        return at.concatenate([self.output_weights(), self.params["output.b"].dimshuffle("x", 0)], axis=0)
+
+    def output_loss(self, rows, targets, weights):
+        """sum_n weights[n] * cross-entropy of the output layer's softmax at ``rows`` (N, n_top) against
+        ``targets`` (N,): the output layer, its loss and their gradients in one pass over the logits
+        (:mod:`aerann.backend.output_loss`)."""
+        return output_cross_entropy(self._with_ones(rows), self._weights_and_bias(), targets, weights)
 
     def symbolic_logits(self, X, mask):
         """Class scores of every step, flattened time-major: (T * B, n_classes)."""
@@ -181,7 +191,8 @@ class RecurrentModel:
 
     def loss_of(self, top, X, Y, mask):
         """:meth:`symbolic_loss` from the top layer's states ``top`` (T, B, n_top)."""
-        return at.sum(cross_entropy(self.logits_of(top), Y.flatten()) * mask.flatten())
+        T, B, n_top = top.shape
+        return self.output_loss(top.reshape((T * B, n_top)), Y.flatten(), mask.flatten())
 
     def _mask(self):
         return at.matrix("mask", dtype=aesara.config.floatX)
@@ -818,8 +829,7 @@ class SequenceClassifier(RecurrentModel):
     def loss_of(self, top, X, Y, mask):
         """Summed cross-entropy of the sequences' labels Y (B,)."""
         # A sequence counts when it has a real step: all-padding columns (see ``batch``) do not.
-        present = mask.max(axis=0)
-        return at.sum(cross_entropy(self.output_layer(top[-1]), Y) * present)
+        return self.output_loss(top[-1], Y, mask.max(axis=0))
 
     def count_targets(self, mask) -> int:
         return int(mask.max(axis=0).sum())

@@ -19,8 +19,9 @@ Also here: ``SpecifyShape`` accepting unspecified (None) sizes, which every
 scan gradient contains (Aesara's conversion fails on them); ``Argmax`` and
 ``Split``, which Aesara does not convert at all; assertions
 (``CheckAndRaise``) checked at trace time when their condition is concrete,
-instead of dropped; and aerann's own fused softmax cross-entropy Ops
-(aerann.backend.crossentropy).
+instead of dropped; and aerann's own Ops: the fused softmax cross-entropy
+(aerann.backend.crossentropy) and the output layer's loss with its gradients
+(aerann.backend.output_loss).
 """
 
 import numpy as np
@@ -357,6 +358,28 @@ def jax_funcify_softmax_cross_entropy_grad(op, node=None, **kwargs):
     return softmax_cross_entropy_grad
 
 
+def jax_funcify_output_cross_entropy(op, node=None, **kwargs):
+    """aerann's ``OutputCrossEntropy``: the weighted summed cross-entropy of softmax(R W) and, when the Op
+    has them, its gradients with respect to R and W (``jax.value_and_grad`` of the formula)."""
+    import jax
+    import jax.numpy as jnp
+
+    def loss(rows, weights, targets, token_weights):
+        logits = rows @ weights
+        picked = jnp.take_along_axis(logits, targets[:, None].astype("int32"), axis=1)[:, 0]
+        return jnp.sum(token_weights * (jax.nn.logsumexp(logits, axis=1) - picked))
+
+    if not op.gradients:
+        return loss
+    value_and_grad = jax.value_and_grad(loss, argnums=(0, 1))
+
+    def output_cross_entropy(rows, weights, targets, token_weights):
+        value, (d_rows, d_weights) = value_and_grad(rows, weights, targets, token_weights)
+        return value, d_rows, d_weights
+
+    return output_cross_entropy
+
+
 def jax_funcify_check_and_raise(op, node=None, **kwargs):
     """Assertions checked while JAX traces, when their conditions are concrete.
 
@@ -392,6 +415,7 @@ def register() -> None:
     )
 
     from aerann.backend.crossentropy import SoftmaxCrossEntropy, SoftmaxCrossEntropyGrad
+    from aerann.backend.output_loss import OutputCrossEntropy
 
     jax_funcify.register(FunctionGraph)(jax_funcify_function_graph)
     for op_type in (Subtensor, AdvancedSubtensor1):
@@ -407,6 +431,7 @@ def register() -> None:
     jax_funcify.register(Split)(jax_funcify_split)
     jax_funcify.register(SoftmaxCrossEntropy)(jax_funcify_softmax_cross_entropy)
     jax_funcify.register(SoftmaxCrossEntropyGrad)(jax_funcify_softmax_cross_entropy_grad)
+    jax_funcify.register(OutputCrossEntropy)(jax_funcify_output_cross_entropy)
     for op_type in (CheckAndRaise, Assert):
         jax_funcify.register(op_type)(jax_funcify_check_and_raise)
     _state["registered"] = True
