@@ -266,3 +266,15 @@ def test_plain_text_reader(tmp_path):
     path.write_bytes(b"caf\xe9")
     with pytest.raises(ValueError, match="not valid UTF-8"):
         read_text(path)
+
+
+def test_nltk_is_imported_by_the_first_tokenisation_not_by_aerann():
+    import subprocess
+    import sys
+
+    code = ("import sys, aerann, aerann.cli, aerann.data.text as text\n"
+            "print('before', 'nltk' in sys.modules)\n"
+            "print(text.tokenize_words(\"Don't stop.\"), 'nltk' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["before False", "['Do', \"n't\", 'stop', '.'] True"]

@@ -10,18 +10,22 @@ the same vocabulary, on every machine.
 Text is split into sentences with its original capitalisation (Punkt uses it
 to tell abbreviations from sentence ends) and lower-cased afterwards.  A blank
 line always ends a sentence.
+
+NLTK is imported when a text is first tokenised, not with this module: most
+programs read their tokens from the token cache or a generated corpus, and
+NLTK's import (with the SciPy modules it loads) was half a second of every
+command's start.
 """
 
 import collections
 import csv
+import functools
 import io
 import json
 import re
 from pathlib import Path
 
 import numpy as np
-from nltk.tokenize import NLTKWordTokenizer
-from nltk.tokenize.punkt import PunktSentenceTokenizer
 
 from aerann.data import token_cache
 
@@ -34,16 +38,24 @@ UNKNOWN_TOKEN = "UNKNOWN_TOKEN"
 # training under a couple of seconds however large the corpus.
 TRAINING_CHARACTERS = 500_000
 
-_WORDS = NLTKWordTokenizer()
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 
 
-def sentence_splitter(training_text: str) -> PunktSentenceTokenizer:
+@functools.cache
+def _word_tokenizer():
+    from nltk.tokenize import NLTKWordTokenizer
+
+    return NLTKWordTokenizer()
+
+
+def sentence_splitter(training_text: str) -> "nltk.tokenize.punkt.PunktSentenceTokenizer":  # noqa: F821
     """A Punkt sentence splitter trained on (the start of) ``training_text``."""
+    from nltk.tokenize.punkt import PunktSentenceTokenizer
+
     return PunktSentenceTokenizer(training_text[:TRAINING_CHARACTERS])
 
 
-def split_sentences(text: str, splitter: PunktSentenceTokenizer | None = None) -> list[str]:
+def split_sentences(text: str, splitter=None) -> list[str]:
     """The sentences of ``text``; paragraphs (blank-line separated) never share one.
 
     ``splitter`` defaults to a Punkt model trained on ``text`` itself.
@@ -62,7 +74,7 @@ def split_sentences(text: str, splitter: PunktSentenceTokenizer | None = None) -
 
 def tokenize_words(sentence: str) -> list[str]:
     """Word tokens of one sentence (NLTK's Treebank-style tokenizer, no data needed)."""
-    return _WORDS.tokenize(sentence)
+    return _word_tokenizer().tokenize(sentence)
 
 
 def tokenize_documents(documents, lowercase: bool = True) -> list[list[str]]:

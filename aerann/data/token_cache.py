@@ -24,12 +24,12 @@ write one only logs.
 """
 
 import hashlib
+import importlib.metadata
 import logging
 import os
 from pathlib import Path
 
 import aesara
-import nltk
 import numpy as np
 
 import aerann
@@ -51,7 +51,9 @@ def directory() -> Path:
 
 def key(documents, lowercase: bool, training_characters: int) -> str:
     """The entry's name for ``documents``: a hash of their text and of every setting that shapes the tokens."""
-    digest = hashlib.sha256(repr((FORMAT, aerann.__version__, nltk.__version__, bool(lowercase),
+    # NLTK's version from its metadata: importing NLTK is what a cached text saves
+    nltk_version = importlib.metadata.version("nltk")
+    digest = hashlib.sha256(repr((FORMAT, aerann.__version__, nltk_version, bool(lowercase),
                                   training_characters, len(documents))).encode())
     for document in documents:
         data = document.encode("utf-8", "surrogatepass")
