@@ -98,8 +98,6 @@ class RNNTheano:
         self.U = parameters.shared(np.asfortranarray(U, dtype=floatx), name="U")
         self.V = parameters.shared(V.astype(floatx), name="V")
         self.W = parameters.shared(W.astype(floatx), name="W")
-        self._full_bptt = None
-        self._forward_step = None
         self.backend = compiler.get_backend()  # what every function of the model compiles for
         self._define_functions()
 
@@ -145,7 +143,8 @@ class RNNTheano:
         return at.inc_subtensor(at.zeros_like(self.U).T[x], dU_x).T
 
     def _define_functions(self):
-        """The five tutorial functions, each compiled on its first call."""
+        """The five tutorial functions and the two of its gradient check and sampling, each compiled on
+        its first call."""
         x, y, o, o_error, (dU_x, dV, dW) = self._graph(self.bptt_truncate)
         dU = self._dense(x, dU_x)
         learning_rate = at.scalar("learning_rate")
@@ -170,10 +169,13 @@ class RNNTheano:
             ],
             allow_input_downcast=True,
         )
+        self._full_bptt = _Checked(self._build_full_bptt, self._check_pair, "full_bptt", self.backend)
+        self._forward_step = _Checked(self._build_forward_step, self._check_step_input, "forward_step", self.backend)
 
     def compile_seconds(self) -> float:
         """Seconds spent so far compiling this model's functions (or loading them from the cache)."""
-        functions = (self.forward_propagation, self.predict, self.ce_error, self.bptt, self.sgd_step)
+        functions = (self.forward_propagation, self.predict, self.ce_error, self.bptt, self.sgd_step,
+                     self._full_bptt, self._forward_step)
         return sum(f.compile_seconds or 0.0 for f in functions)
 
     def _check_x(self, x):
@@ -191,24 +193,26 @@ class RNNTheano:
         ``bptt`` with truncation lifted: what the gradient check compares
         finite differences with.
         """
-        if self._full_bptt is None:
-            x_, y_, _, _, (dU_x, dV, dW) = self._graph(-1)
-            with compiler.backend(self.backend):
-                self._full_bptt = compiler.function([x_, y_], [self._dense(x_, dU_x), dV, dW], name="full_bptt")
-        return self._full_bptt(*check_pair(x, y, self.word_dim))
+        return self._full_bptt(x, y)
+
+    def _build_full_bptt(self):
+        x, y, _, _, (dU_x, dV, dW) = self._graph(-1)
+        return compiler.function([x, y], [self._dense(x, dU_x), dV, dW], name="full_bptt")
 
     def forward_step(self, x_t, s_t_prev=None):
         """One step of ``forward_propagation`` (compiled on first use): o_t and s_t from word x_t and
         s_{t-1} (None: zeros), so that sampling a word does not run the whole prefix again."""
-        if self._forward_step is None:
-            x, s_prev = at.iscalar("x_t"), at.vector("s_t_prev", dtype=self.U.dtype)
-            s = at.tanh(self.U.T[x] + at.dot(s_prev, self.W.T))
-            o = softmax(at.dot(s, self.V.T)[None, :], axis=-1)[0]  # a row: Aesara warns about a vector's softmax
-            with compiler.backend(self.backend):
-                self._forward_step = compiler.function([x, s_prev], [o, s], name="forward_step")
-        x_t = as_index_sequence([x_t], self.word_dim, "x_t")[0]
-        s_t_prev = np.zeros(self.hidden_dim, dtype=self.U.dtype) if s_t_prev is None else s_t_prev
         return self._forward_step(x_t, s_t_prev)
+
+    def _build_forward_step(self):
+        x, s_prev = at.iscalar("x_t"), at.vector("s_t_prev", dtype=self.U.dtype)
+        s = at.tanh(self.U.T[x] + at.dot(s_prev, self.W.T))
+        o = softmax(at.dot(s, self.V.T)[None, :], axis=-1)[0]  # a row: Aesara warns about a vector's softmax
+        return compiler.function([x, s_prev], [o, s], name="forward_step")
+
+    def _check_step_input(self, x_t, s_t_prev):
+        x_t = as_index_sequence([x_t], self.word_dim, "x_t")[0]
+        return x_t, np.zeros(self.hidden_dim, dtype=self.U.dtype) if s_t_prev is None else s_t_prev
 
     def calculate_total_loss(self, X, Y):
         """Summed cross-entropy over every word of every sentence."""
