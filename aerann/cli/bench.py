@@ -25,7 +25,8 @@ Sections:
 - compile times are printed as each aerann model is built.
 
 Every timed call waits for its results (:func:`wait`), so the JAX backend,
-which returns before its work is done, is timed doing the work.  PyTorch rows are skipped with a note when torch is not installed.
+which returns before its work is done, is timed doing the work.  PyTorch
+rows are skipped with a note when torch is not installed.
 """
 
 import argparse
