@@ -84,3 +84,36 @@ def test_a_module_stored_by_another_process_meanwhile_is_the_one_used(monkeypatc
     assert module is stored[0]
     assert gcc_calls == [False, True]  # ours outside the lock, the other one (Aesara's own) inside
     assert not folders[0].exists()  # the private build is discarded
+
+
+def test_a_new_functions_modules_are_built_side_by_side_before_linking_and_then_used(monkeypatch):
+    from aerann.backend import compiler
+
+    x, y, constant = never_compiled_before()
+    threads, gcc_calls = set(), []
+    build, compile_str = parallel_compiles.build, GCC_compiler.compile_str
+
+    def recording_build(lnk, folder):
+        import threading
+
+        threads.add(threading.current_thread().name)
+        return build(lnk, folder)
+
+    def counting(*args, **kwargs):
+        gcc_calls.append(args or kwargs.get("module_name"))
+        return compile_str(*args, **kwargs)
+
+    monkeypatch.setattr(parallel_compiles, "build", recording_build)
+    monkeypatch.setattr(GCC_compiler, "compile_str", staticmethod(counting))
+    # Three new fused nodes (each constant is new), none of them built before.
+    outputs = [at.exp(y) * 2, at.sin(y) * (3 + constant), at.cos(y + constant) * 5]
+    f = compiler.function([x], outputs)
+    built = len(gcc_calls)
+    assert built >= 3 and all(name != "MainThread" for name in threads)  # all built ahead, in the pool
+    assert parallel_compiles._ahead["built"] == {}  # every module built ahead was used
+    values = np.array([-1.0, 0.5, 2.0])
+    inner = np.tanh(values) * constant + np.exp(values)
+    for got, expected in zip(f(values), [np.exp(inner) * 2, np.sin(inner) * (3 + constant),
+                                          np.cos(inner + constant) * 5]):
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+    assert parallel_compiles.build_ahead(f.maker.fgraph.toposort()) == [] and len(gcc_calls) == built

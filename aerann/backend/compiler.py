@@ -35,7 +35,7 @@ from aesara.graph.rewriting.basic import node_rewriter
 from aesara.tensor.rewriting.subtensor import local_subtensor_merge
 from aesara.tensor.subtensor import Subtensor
 
-from aerann.backend import function_cache, parameters
+from aerann.backend import function_cache, parallel_compiles, parameters
 
 BACKENDS = ("c", "jax")
 _state = {"backend": None}
@@ -121,16 +121,17 @@ def function(inputs, outputs, updates=None, givens=None, name=None, **kwargs):
             pass
     compiled = function_cache.load(key, shared) if key else None
     if compiled is None:
-        compiled = aesara.function(
-            inputs,
-            outputs,
-            updates=updates,
-            givens=givens,
-            name=name,
-            mode=backend_mode,
-            on_unused_input="ignore",
-            **kwargs,
-        )
+        with parallel_compiles.compiling_ahead():  # the new function's C modules, one gcc per core
+            compiled = aesara.function(
+                inputs,
+                outputs,
+                updates=updates,
+                givens=givens,
+                name=name,
+                mode=backend_mode,
+                on_unused_input="ignore",
+                **kwargs,
+            )
         if key:
             function_cache.store(key, compiled, shared)
     compiled.name = name

@@ -17,15 +17,31 @@ Aesara's checks under the lock are untouched: if another process stored
 the same module in the meantime, that one is used and the private build is
 discarded.  Only the build moves out of the lock; the cache, its keys and
 every module's contents stay as Aesara makes them.
+
+Within one process, Aesara links a new function's nodes one after another,
+so their modules were built one gcc at a time, on one core.  While
+:func:`compiling_ahead` is on (``aerann.backend.compiler`` turns it on while
+it builds a function that is not in its cache), the linker first looks up
+the module of every node of the function, and the ones the cache lacks are
+built by one gcc per core; linking then finds them built.  A function's
+modules are known before any is needed, so nothing else changes.
 """
 
+import contextlib
+import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from aesara.link.c.cmodule import ModuleCache, dlimport, get_module_hash
+from aesara.graph.fg import FunctionGraph
+from aesara.link.c.basic import CLinker, get_module_cache
+from aesara.link.c.cmodule import dlimport, get_module_hash, ModuleCache
+from aesara.link.vm import VMLinker
 
 _aesaras = ModuleCache.module_from_key
+_aesaras_make_all = VMLinker.make_all
+_ahead = {"on": False, "built": {}}  # module key -> (folder, library file) built ahead of linking
 
 
 class _Built:
@@ -79,14 +95,80 @@ def module_from_key(cache, key, lnk):
         module = cache._get_from_hash(get_module_hash(lnk.get_src_code(), key), key)
     if module is not None:
         return module
-    folder = Path(tempfile.mkdtemp(prefix="aerann-gcc-"))
+    built = _ahead["built"].pop(key, None)
+    folder, library = built if built else (Path(tempfile.mkdtemp(prefix="aerann-gcc-")), None)
     try:
-        library = build(lnk, folder)
+        library = library or build(lnk, folder)
         return _aesaras(cache, key, _Built(lnk, folder, library))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _missing_modules(nodes) -> dict:
+    """{module key: C linker} of the nodes whose C module neither the cache nor an earlier node has."""
+    cache, missing = get_module_cache(), {}
+    for node in nodes:
+        try:
+            linker = CLinker().accept(FunctionGraph(node.inputs, node.outputs))
+            key = linker.cmodule_key()
+            if not key or key in missing or cache._get_from_key(key) is not None:
+                continue
+            if cache._get_from_hash(get_module_hash(linker.get_src_code(), key), key) is not None:
+                continue
+        except Exception:  # no C code (a Python op, a scan): Aesara links it its own way
+            continue
+        missing[key] = linker
+    return missing
+
+
+def build_ahead(nodes) -> list:
+    """Build the missing C modules of ``nodes``, one gcc per core; returns their keys."""
+    missing = _missing_modules(nodes)
+    if len(missing) < 2:
+        return []
+
+    def one(item):
+        key, linker = item
+        folder = Path(tempfile.mkdtemp(prefix="aerann-gcc-"))
+        try:
+            return key, folder, build(linker, folder)
+        except Exception:  # linking builds it again and reports the error where Aesara would
+            shutil.rmtree(folder, ignore_errors=True)
+            return None
+
+    with ThreadPoolExecutor(min(len(missing), os.cpu_count() or 1)) as pool:
+        results = [result for result in pool.map(one, missing.items()) if result]
+    for key, folder, library in results:
+        _ahead["built"][key] = (folder, library)
+    return [key for key, _, _ in results]
+
+
+def make_all(linker, *args, **kwargs):
+    """Aesara's ``VMLinker.make_all``, after the function's missing modules are built side by side.
+
+    A scan's inner function is linked while its node is, by a make_all of its own, which builds its
+    own nodes' modules ahead in the same way."""
+    keys = build_ahead(linker.fgraph.toposort()) if _ahead["on"] else []
+    try:
+        return _aesaras_make_all(linker, *args, **kwargs)
+    finally:
+        for key in keys:  # built but not used: another process stored the same module first
+            folder, _ = _ahead["built"].pop(key, (None, None))
+            if folder:
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def compiling_ahead():
+    """Build the C modules of the functions linked inside this block ahead, one gcc per core."""
+    previous, _ahead["on"] = _ahead["on"], True
+    try:
+        yield
+    finally:
+        _ahead["on"] = previous
+
+
 def install():
-    """Make Aesara compile new C modules outside its compile lock."""
+    """Make Aesara compile new C modules outside its compile lock, and a function's modules side by side."""
     ModuleCache.module_from_key = module_from_key
+    VMLinker.make_all = make_all
