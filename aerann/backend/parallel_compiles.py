@@ -34,6 +34,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import aesara
 from aesara.graph.fg import FunctionGraph
 from aesara.link.c.basic import CLinker, get_module_cache
 from aesara.link.c.cmodule import dlimport, get_module_hash, ModuleCache
@@ -148,7 +149,7 @@ def make_all(linker, *args, **kwargs):
 
     A scan's inner function is linked while its node is, by a make_all of its own, which builds its
     own nodes' modules ahead in the same way."""
-    keys = build_ahead(linker.fgraph.toposort()) if _ahead["on"] else []
+    keys = build_ahead(linker.fgraph.toposort()) if _ahead["on"] and aesara.config.cxx else []
     try:
         return _aesaras_make_all(linker, *args, **kwargs)
     finally:
