@@ -105,15 +105,16 @@ def test_a_new_functions_modules_are_built_side_by_side_before_linking_and_then_
 
     monkeypatch.setattr(parallel_compiles, "build", recording_build)
     monkeypatch.setattr(GCC_compiler, "compile_str", staticmethod(counting))
-    # Three new fused nodes (each constant is new), none of them built before.
-    outputs = [at.exp(y) * 2, at.sin(y) * (3 + constant), at.cos(y + constant) * 5]
-    f = compiler.function([x], outputs)
+    # Three fused nodes whose C code holds this moment's constant: none of them was built before.
+    s = aes.float64()
+    kernels = [Elemwise(aes.Composite([s], [function(s) * (constant + i)]))
+               for i, function in enumerate((aes.sin, aes.cos, aes.exp), start=1)]
+    f = compiler.function([x], [kernel(y) for kernel in kernels])
     built = len(gcc_calls)
     assert built >= 3 and all(name != "MainThread" for name in threads)  # all built ahead, in the pool
     assert parallel_compiles._ahead["built"] == {}  # every module built ahead was used
     values = np.array([-1.0, 0.5, 2.0])
     inner = np.tanh(values) * constant + np.exp(values)
-    for got, expected in zip(f(values), [np.exp(inner) * 2, np.sin(inner) * (3 + constant),
-                                          np.cos(inner + constant) * 5]):
-        np.testing.assert_allclose(got, expected, rtol=1e-12)
+    for got, function, i in zip(f(values), (np.sin, np.cos, np.exp), (1, 2, 3)):
+        np.testing.assert_allclose(got, function(inner) * (constant + i), rtol=1e-12)
     assert parallel_compiles.build_ahead(f.maker.fgraph.toposort()) == [] and len(gcc_calls) == built
