@@ -47,14 +47,19 @@ def _restore_numpy1_names() -> None:
     np.obj2sctype = obj2sctype
 
 
-def scipy_openblas() -> Path | None:
-    """The OpenBLAS shared library bundled in SciPy's wheel, if there is one."""
-    spec = importlib.util.find_spec("scipy")
+def wheel_openblas(package: str) -> Path | None:
+    """The OpenBLAS shared library bundled in ``package``'s wheel (``scipy.libs``, ``numpy.libs``), if any."""
+    spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         return None
-    libs = Path(list(spec.submodule_search_locations)[0]).parent / "scipy.libs"
+    libs = Path(list(spec.submodule_search_locations)[0]).parent / f"{package}.libs"
     found = sorted(libs.glob("libopenblas*.so*")) if libs.is_dir() else []
     return found[0] if found else None
+
+
+def scipy_openblas() -> Path | None:
+    """The OpenBLAS bundled in SciPy's wheel: the one aerann links Aesara's C code against."""
+    return wheel_openblas("scipy")
 
 
 def blas_ldflags(library: Path | None) -> str:

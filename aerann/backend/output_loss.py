@@ -36,7 +36,6 @@ import ctypes
 import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import aesara.tensor as at
 import numpy as np
@@ -46,6 +45,7 @@ from aesara.graph.basic import Apply
 from aesara.graph.op import Op
 from aesara.graph.rewriting.basic import node_rewriter
 
+from aerann.backend import aesara_setup
 from aerann.backend.compiler import ADDED_REWRITES
 
 # Rows per block: a block's logits hold about this many entries (4 MiB in float32: 128 rows of 8000 words),
@@ -60,10 +60,10 @@ _pools = {}
 @functools.cache
 def _numpy_openblas():
     """(set, get) of the thread count of the OpenBLAS in NumPy's wheel, or None (another BLAS)."""
-    found = sorted((Path(np.__file__).parent.parent / "numpy.libs").glob("libopenblas*.so*"))
-    if not found:
+    found = aesara_setup.wheel_openblas("numpy")
+    if found is None:
         return None
-    library = ctypes.CDLL(str(found[0]))
+    library = ctypes.CDLL(str(found))
     for suffix in ("64_", ""):
         if hasattr(library, f"openblas_set_num_threads{suffix}"):
             return getattr(library, f"openblas_set_num_threads{suffix}"), getattr(library, f"openblas_get_num_threads{suffix}")
