@@ -44,7 +44,8 @@ def gpu_device(allow_cpu: bool):
 
 
 def synchronised(step, wait):
-    """``step`` followed by ``wait()``, so asynchronous GPU work is inside the timing."""
+    """``step`` followed by ``wait(result)``: PyTorch's CUDA work, which the timing cannot wait for by itself
+    (JAX results it waits for: see ``aerann.cli.bench.wait``)."""
 
     def run():
         result = step()
@@ -66,13 +67,6 @@ def add_torch_peer(candidates, build):
         traceback.print_exc(file=sys.stdout)
         return
     candidates["torch"] = step
-
-
-def wait_for_jax(value):
-    """Block until the JAX computation producing ``value`` has finished."""
-    import jax
-
-    jax.block_until_ready(value)
 
 
 def jax_sgd_step(loss, shapes, inputs, learning_rate):
@@ -166,16 +160,12 @@ def jax_language_model_step(unit, vocab, hidden, X, Y, learning_rate):
 
 
 def sgd_step_on_device(model, x, y):
-    """One SGD step of RNNTheano ``model`` on (x, y) that returns once its new parameters exist.
+    """One SGD step of RNNTheano ``model`` on (x, y), returning the new parameters for the timing to wait for.
 
     The step itself returns nothing and leaves the parameters on the device.
     """
-
-    def run():
-        model.sgd_step(x, y, 0.005)
-        wait_for_jax(model.U.get_value(borrow=True, return_internal_type=True))
-
-    return run
+    shared = (model.U, model.V, model.W)
+    return lambda: (model.sgd_step(x, y, 0.005), bench.parameter_values(shared))
 
 
 @contextlib.contextmanager
@@ -217,7 +207,7 @@ def per_sentence(size, torch, unrolls):
     for unroll in unrolls:
         model = tutorial_model(size, unroll)
         candidates[row_name(unroll, unrolls)] = sgd_step_on_device(model, x, y)
-    candidates["jax"] = synchronised(jax_tutorial_step(size["vocab"], size["hidden"], x, y, 0.005), wait_for_jax)
+    candidates["jax"] = jax_tutorial_step(size["vocab"], size["hidden"], x, y, 0.005)
     if torch is not None:
         U, V, W = (p.get_value() for p in (model.U, model.V, model.W))
         add_torch_peer(
@@ -249,12 +239,8 @@ def throughput(size, torch, units, unrolls):
                 train = bench._timed_build(
                     f"{unit} language model on JAX (unroll {unroll})", lambda: model.train_step("sgd")
                 )
-            candidates[row_name(unroll, unrolls)] = synchronised(
-                lambda train=train: train(X, Y, mask, 0.001), wait_for_jax
-            )
-        candidates["jax"] = synchronised(
-            jax_language_model_step(unit, size["vocab"], size["hidden"], X, Y, 0.001), wait_for_jax
-        )
+            candidates[row_name(unroll, unrolls)] = lambda train=train: train(X, Y, mask, 0.001)
+        candidates["jax"] = jax_language_model_step(unit, size["vocab"], size["hidden"], X, Y, 0.001)
         if torch is not None:
             add_torch_peer(
                 candidates,

@@ -503,12 +503,11 @@ def main(argv=None) -> int:
     if "step" in args.sections:
         steps = tutorial_steps(size["vocab"], size["hidden"], size["words"], size["rounds"], size["calls"])
         missed += report_steps(steps, size["vocab"], size["hidden"], size["words"])
+    shape = (size["vocab"], size["hidden"], size["hidden"], size["steps"], size["batch"])  # of the batch sections
     if "batch" in args.sections:
-        shape = (size["vocab"], size["hidden"], size["hidden"], size["steps"], size["batch"])
         rates = language_model_throughput(*shape, size["rounds"], size["calls"])
         missed += report_throughput(rates, probe, *shape)
     if "stream" in args.sections:
-        shape = (size["vocab"], size["hidden"], size["hidden"], size["steps"], size["batch"])
         rates = stream_throughput(*shape, size["rounds"], size["calls"])
         missed += report_throughput(rates, probe, *shape, title="Stream training throughput", targets={})
     if "generate" in args.sections:
