@@ -45,14 +45,13 @@ def cut_loss(X, Y, mask, live, frozen, layers, cut):
     early = frozen if cut > 0 else live
     inputs = np.concatenate([frozen["embedding"][X[:cut]], live["embedding"][X[cut:]]])
     for i, (name, _, options) in enumerate(layers):
-        variant = {key: value for key, value in options.items() if key != "activation"}
-        unit, act = UNITS[name](**variant), options["activation"]
+        unit = UNITS[name](**options)
         prefix = f"layer{i}."
         p_frozen, p_live = ({k[len(prefix):]: v for k, v in d.items() if k.startswith(prefix)} for d in (frozen, live))
         states = [np.tile(early[f"layer{i}.{s}0"], (X.shape[1], 1)) for s in unit.states]
         outputs = []
         for t in range(len(X)):
-            new, _ = unit.forward(p_frozen if t < cut else p_live, inputs[t], *states, act)
+            new, _ = unit.forward(p_frozen if t < cut else p_live, inputs[t], *states)
             keep = mask[t][:, None]
             states = [keep * n + (1 - keep) * s for n, s in zip(new, states)]
             outputs.append(states[0])

@@ -30,14 +30,14 @@ the gradients are those of full BPTT.
 
 import numpy as np
 
-from aerann.reference.units import ACTIVATIONS, UNITS
+from aerann import units
 
 
 INITIALISATION_OPTIONS = ("forget_bias", "recurrent_init")  # they change the starting values, not the equations
 
 
 def _parse(layers):
-    """[(reference unit, activation)] from LanguageModel layer specs, with clear errors."""
+    """The reference of each layer of LanguageModel layer specs, with clear errors."""
     if isinstance(layers, (str, bytes)) or not layers:
         raise ValueError("layers must be a non-empty list like [('gru', 4), ('lstm', 3)]")
     parsed = []
@@ -45,18 +45,15 @@ def _parse(layers):
         if not isinstance(spec, (tuple, list)) or len(spec) not in (2, 3):
             raise ValueError(f"layer {i}: expected (unit_name, n_out) or (unit_name, n_out, kwargs), got {spec!r}")
         name, kwargs = spec[0], (dict(spec[2]) if len(spec) == 3 else {})
-        if name not in UNITS:
-            raise ValueError(f"layer {i}: no NumPy reference for unit {name!r} (have {', '.join(sorted(UNITS))})")
-        activation = kwargs.pop("activation", "tanh")
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"layer {i}: unknown activation {activation!r} (choose one of {', '.join(ACTIVATIONS)})")
+        reference = units.reference(name)
+        if reference is None:
+            raise ValueError(f"layer {i}: no NumPy reference for unit {name!r} (have {', '.join(units.references())})")
         for option in INITIALISATION_OPTIONS:
             kwargs.pop(option, None)
         try:
-            unit = UNITS[name](**kwargs)
+            parsed.append(reference(**kwargs))
         except TypeError:
             raise ValueError(f"layer {i}: the reference {name} unit takes no options {sorted(kwargs)}") from None
-        parsed.append((unit, activation))
     return parsed
 
 
@@ -64,7 +61,7 @@ def parameter_shapes(vocab_size, embedding_dim, layers):
     """Full parameter name -> shape of a LanguageModel with these sizes and layer specs."""
     shapes = {"embedding": (vocab_size, embedding_dim)}
     n_in = embedding_dim
-    for i, ((unit, _), (_, n_out, *_)) in enumerate(zip(_parse(layers), layers)):
+    for i, (unit, (_, n_out, *_)) in enumerate(zip(_parse(layers), layers)):
         for param, shape in unit.shapes(n_in, n_out).items():
             shapes[f"layer{i}.{param}"] = shape
         n_in = n_out
@@ -90,7 +87,7 @@ def _check_inputs(X, Y, mask, params, spec):
         if ids.min() < 0 or ids.max() >= vocab_size:
             raise ValueError(f"{name} holds ids outside [0, {vocab_size})")
     needed = {"output.W", "output.b"}
-    for i, (unit, _) in enumerate(spec):
+    for i, unit in enumerate(spec):
         needed.update(f"layer{i}.{param}" for param in unit.shapes(1, 1))
     missing = sorted(needed - set(params))
     if missing:
@@ -108,14 +105,14 @@ def _log_softmax(logits):
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-def _forward_layer(unit, p, inputs, mask, act, recurrent_mask=None):
+def _forward_layer(unit, p, inputs, mask, recurrent_mask=None):
     """Run one layer (with its recurrent dropout mask); returns its state sequences and every step's cache."""
     T, B, _ = inputs.shape
     states = [np.tile(p[f"{s}0"], (B, 1)) for s in unit.states]
     outputs = [np.zeros((T, *state.shape)) for state in states]
     caches = []
     for t in range(T):
-        new, cache = unit.forward(p, inputs[t], *states, act, keep=recurrent_mask)
+        new, cache = unit.forward(p, inputs[t], *states, **({} if recurrent_mask is None else {"keep": recurrent_mask}))
         keep = mask[t][:, None]
         states = [keep * n + (1 - keep) * s for n, s in zip(new, states)]
         for out, s in zip(outputs, states):
@@ -124,7 +121,7 @@ def _forward_layer(unit, p, inputs, mask, act, recurrent_mask=None):
     return outputs, caches
 
 
-def _backward_layer(unit, p, caches, d_outputs, mask, act, first):
+def _backward_layer(unit, p, caches, d_outputs, mask, first):
     """BPTT through one layer over steps first .. T-1, given the gradient of its output sequence.
 
     Returns the gradient of its input sequence (zero before ``first``) and of its parameters.
@@ -136,7 +133,7 @@ def _backward_layer(unit, p, caches, d_outputs, mask, act, first):
     for t in range(T - 1, first - 1, -1):
         d_states = [carry[0] + d_outputs[t]] + carry[1:]
         keep = mask[t][:, None]
-        dx, d_prev, dparams = unit.backward(p, caches[t], *[keep * d for d in d_states], act)
+        dx, d_prev, dparams = unit.backward(p, caches[t], *[keep * d for d in d_states])
         carry = [(1 - keep) * d + dp for d, dp in zip(d_states, d_prev)]
         for name, value in dparams.items():
             grads[name] += value
@@ -171,10 +168,10 @@ def loss_and_gradients(X, Y, mask, params, layers, truncate_gradient=-1, input_m
     recurrent_masks = [None] * len(spec) if recurrent_masks is None else list(recurrent_masks)
     inputs = np.asarray(params["embedding"], dtype=np.float64)[X]
     caches = []
-    for i, (unit, act) in enumerate(spec):
+    for i, unit in enumerate(spec):
         if input_masks[i] is not None:
             inputs = inputs * input_masks[i]
-        outputs, layer_caches = _forward_layer(unit, _layer_params(params, i), inputs, mask, act, recurrent_masks[i])
+        outputs, layer_caches = _forward_layer(unit, _layer_params(params, i), inputs, mask, recurrent_masks[i])
         caches.append(layer_caches)
         inputs = outputs[0]
     top = inputs
@@ -192,8 +189,7 @@ def loss_and_gradients(X, Y, mask, params, layers, truncate_gradient=-1, input_m
     }
     d_top = d_logits @ W_out.T
     for i in range(len(spec) - 1, -1, -1):
-        unit, act = spec[i]
-        d_top, layer_grads = _backward_layer(unit, _layer_params(params, i), caches[i], d_top, mask, act, first)
+        d_top, layer_grads = _backward_layer(spec[i], _layer_params(params, i), caches[i], d_top, mask, first)
         if input_masks[i] is not None:
             d_top = d_top * input_masks[i]
         for param_name, value in layer_grads.items():

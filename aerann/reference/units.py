@@ -1,14 +1,18 @@
 """NumPy forward and hand-derived backward steps of the built-in units.
 
-Each unit is a class whose instances are one variant of it (the options that
-change its equations, such as the LSTM's ``peepholes``, are the
-constructor's keywords, and ``variants`` lists every one of them).  An
+Each unit is a class whose instances are one variant of it: the options that
+change its equations (``activation``, the LSTM's ``peepholes``, ...) are the
+constructor's keywords, the same the unit's ``config()`` returns, and
+``variants`` lists every variant besides the activation.  This is the
+contract of every reference, a plugin's too (docs/plugins.md): options that
+change only the initial values (``forget_bias``, ``recurrent_init``) are
+accepted and ignored.  An
 instance has ``shapes(n_in, n_out)`` (its
 parameters' names and shapes, as in aerann's units, initial states
-included), ``forward(p, x, *prev, act)``
+included), ``forward(p, x, *prev)``
 returning ``(new_states, cache)`` (``keep=mask`` multiplies the previous
 ``h`` where it enters the recurrent products: recurrent dropout) and
-``backward(p, cache, *d_new, act)``
+``backward(p, cache, *d_new)``
 returning ``(dx, d_prev, dparams)``: the gradients with respect to the step's
 input, its previous states and its parameters, given the gradients with
 respect to its new states.  Row vectors as in the Aesara units: x (B, n_in),
@@ -16,6 +20,8 @@ states (B, n_out).  No autodiff: every derivative below is written out by hand.
 """
 
 import numpy as np
+
+from aerann.units.hooks import hookimpl
 
 
 def sigmoid(a):
@@ -56,55 +62,56 @@ def _dropped(h, keep):
     return (h, 1.0) if keep is None else (h * keep, keep)
 
 
-class Elman:
-    """h = f(x Wx + h_prev Wh + bh)."""
+class Reference:
+    """What the references of the built-in units share: the activation and the ignored options."""
 
     states = ("h",)
     variants = ({},)
+
+    def __init__(self, activation="tanh", forget_bias=None, recurrent_init=None):
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r} (choose one of {', '.join(ACTIVATIONS)})")
+        self.activation = activation
+        self.f, self.df = ACTIVATIONS[activation]
+
+
+class Elman(Reference):
+    """h = f(x Wx + h_prev Wh + bh)."""
 
     @staticmethod
     def shapes(n_in, n_out):
         return {"h0": (n_out,), "Wx": (n_in, n_out), "Wh": (n_out, n_out), "bh": (n_out,)}
 
-    @staticmethod
-    def forward(p, x, h, act, keep=None):
-        f, _ = ACTIVATIONS[act]
+    def forward(self, p, x, h, keep=None):
         hr, keep = _dropped(h, keep)
         a = x @ p["Wx"] + hr @ p["Wh"] + p["bh"]
-        return [f(a)], (x, hr, keep, a)
+        return [self.f(a)], (x, hr, keep, a)
 
-    @staticmethod
-    def backward(p, cache, dh_new, act):
+    def backward(self, p, cache, dh_new):
         x, hr, keep, a = cache
-        da = dh_new * ACTIVATIONS[act][1](a)
+        da = dh_new * self.df(a)
         dparams = {}
         _affine_grads(dparams, ("Wx", "Wh", "bh"), x, hr, da)
         return da @ p["Wx"].T, [(da @ p["Wh"].T) * keep], dparams
 
 
-class Rated:
+class Rated(Reference):
     """hhat = f(x Wx + h Wh + bh), z = sigmoid(x Wxz + h Whz + bz), h' = (1 - z) h + z hhat."""
-
-    states = ("h",)
-    variants = ({},)
 
     @staticmethod
     def shapes(n_in, n_out):
         return {**Elman.shapes(n_in, n_out), **_gate_shapes(n_in, n_out, "z")}
 
-    @staticmethod
-    def forward(p, x, h, act, keep=None):
-        f, _ = ACTIVATIONS[act]
+    def forward(self, p, x, h, keep=None):
         hr, keep = _dropped(h, keep)
         a = x @ p["Wx"] + hr @ p["Wh"] + p["bh"]
-        hhat = f(a)
+        hhat = self.f(a)
         z = sigmoid(x @ p["Wxz"] + hr @ p["Whz"] + p["bz"])
         return [(1 - z) * h + z * hhat], (x, h, hr, keep, a, hhat, z)
 
-    @staticmethod
-    def backward(p, cache, dh_new, act):
+    def backward(self, p, cache, dh_new):
         x, h, hr, keep, a, hhat, z = cache
-        da = dh_new * z * ACTIVATIONS[act][1](a)
+        da = dh_new * z * self.df(a)
         dz_pre = dh_new * (hhat - h) * z * (1 - z)
         dparams = {}
         _affine_grads(dparams, ("Wx", "Wh", "bh"), x, hr, da)
@@ -114,22 +121,21 @@ class Rated:
         return dx, [dh], dparams
 
 
-class GRU:
+class GRU(Reference):
     """r, z gates; hhat = f(x Wxh + (r * h) Whh + bh), or with ``reset_after``
     f(x Wxh + bh + r * (h Whh + bhh)); h' = (1 - z) h + z hhat."""
 
-    states = ("h",)
     variants = ({}, {"reset_after": True})
 
-    def __init__(self, reset_after=False):
+    def __init__(self, activation="tanh", reset_after=False, **ignored):
+        super().__init__(activation, **ignored)
         self.reset_after = reset_after
 
     def shapes(self, n_in, n_out):
         extra = {"bhh": (n_out,)} if self.reset_after else {}
         return {"h0": (n_out,), **_gate_shapes(n_in, n_out, "r", "z", "h"), **extra}
 
-    def forward(self, p, x, h, act, keep=None):
-        f, _ = ACTIVATIONS[act]
+    def forward(self, p, x, h, keep=None):
         hr, keep = _dropped(h, keep)
         r = sigmoid(x @ p["Wxr"] + hr @ p["Whr"] + p["br"])
         z = sigmoid(x @ p["Wxz"] + hr @ p["Whz"] + p["bz"])
@@ -139,12 +145,12 @@ class GRU:
         else:
             recurrent = None
             a = x @ p["Wxh"] + (r * hr) @ p["Whh"] + p["bh"]
-        hhat = f(a)
+        hhat = self.f(a)
         return [(1 - z) * h + z * hhat], (x, h, hr, keep, r, z, a, hhat, recurrent)
 
-    def backward(self, p, cache, dh_new, act):
+    def backward(self, p, cache, dh_new):
         x, h, hr, keep, r, z, a, hhat, recurrent = cache
-        da = dh_new * z * ACTIVATIONS[act][1](a)
+        da = dh_new * z * self.df(a)
         dz_pre = dh_new * (hhat - h) * z * (1 - z)
         dparams = {"Wxh": x.T @ da, "bh": da.sum(axis=0)}
         if self.reset_after:
@@ -165,7 +171,7 @@ class GRU:
         return dx, [dh_new * (1 - z) + dhr * keep], dparams
 
 
-class LSTM:
+class LSTM(Reference):
     """The LSTM; g is the activation (tanh by default).
 
     i = sigmoid(x Wxi + h Whi + P(c, Wci) + bi), f = sigmoid(x Wxf + h Whf + P(c, Wcf) + bf),
@@ -178,7 +184,8 @@ class LSTM:
     states = ("h", "c")
     variants = ({}, {"peepholes": "diagonal"}, {"peepholes": "none"})
 
-    def __init__(self, peepholes="full"):
+    def __init__(self, activation="tanh", peepholes="full", **ignored):
+        super().__init__(activation, **ignored)
         self.peepholes = peepholes
 
     def shapes(self, n_in, n_out):
@@ -202,8 +209,8 @@ class LSTM:
         dparams[f"Wc{gate}"] = (c * dpre).sum(axis=0)
         return dpre * weights
 
-    def forward(self, p, x, h, c, act, keep=None):
-        g, _ = ACTIVATIONS[act]
+    def forward(self, p, x, h, c, keep=None):
+        g = self.f
         hr, keep = _dropped(h, keep)
         i = sigmoid(x @ p["Wxi"] + hr @ p["Whi"] + self._peephole(p, c, "i") + p["bi"])
         f = sigmoid(x @ p["Wxf"] + hr @ p["Whf"] + self._peephole(p, c, "f") + p["bf"])
@@ -214,9 +221,9 @@ class LSTM:
         h_new = o * g(c_new)
         return [h_new, c_new], (x, hr, keep, c, i, f, a, candidate, c_new, o)
 
-    def backward(self, p, cache, dh_new, dc_new, act):
+    def backward(self, p, cache, dh_new, dc_new):
         x, hr, keep, c, i, f, a, candidate, c_new, o = cache
-        g, dg = ACTIVATIONS[act]
+        g, dg = self.f, self.df
         dparams = {}
         do_pre = dh_new * g(c_new) * o * (1 - o)
         dc_total = dc_new + dh_new * o * dg(c_new) + self._peephole_grads(p, dparams, c_new, do_pre, "o")
@@ -235,3 +242,8 @@ class LSTM:
 
 
 UNITS = {"elman": Elman, "rated": Rated, "gru": GRU, "lstm": LSTM}
+
+
+@hookimpl
+def aerann_register_references():
+    return UNITS

@@ -1,7 +1,8 @@
 """Recurrent units: the base class and the registry of built-in and plugin units.
 
 ``names()`` lists the registered units, ``get(name)`` returns one's class,
-``sources()`` says where each comes from and ``errors()`` what failed to load.
+``sources()`` says where each comes from, ``reference(name)`` gives its NumPy
+reference if one is registered, and ``errors()`` what failed to load.
 The registry loads on first use; ``reload()`` loads it again (after
 installing a plugin, say, or in tests).
 """
@@ -43,6 +44,16 @@ def sources() -> dict:
     return listing
 
 
+def reference(name: str):
+    """The NumPy reference class registered for unit ``name``, or None (see aerann.reference)."""
+    return registry().references.get(name)
+
+
+def references() -> list:
+    """Names of the units that have a NumPy reference, sorted."""
+    return sorted(registry().references)
+
+
 def errors() -> list:
     """Messages about plugins that failed to load or registered bad or clashing units."""
     return list(registry().errors)
@@ -59,6 +70,8 @@ __all__ = [
     "get",
     "get_activation",
     "names",
+    "reference",
+    "references",
     "registry",
     "reload",
     "sources",

@@ -6,9 +6,10 @@ entry-point group ``aerann``.
 
 Failures are contained, never fatal to the other units:
 
-- a plugin that fails to import, has no ``aerann_register_units`` hook, whose
-  hook raises, or that registers a bad unit (not a RecurrentUnit subclass, no
-  identifier ``name``, bad ``states`` or ``recurrent_inputs``, no ``step``) is skipped with a
+- a plugin that fails to import, has neither hook, whose hook raises, or
+  that registers a bad unit (not a RecurrentUnit subclass, no identifier
+  ``name``, bad ``states`` or ``recurrent_inputs``, no ``step``) or a bad
+  reference (not a class, for a name that is not a string) is skipped with a
   :class:`PluginWarning` naming the plugin and why; the message is also kept
   in :attr:`Registry.errors`;
 - two units with the same name are a conflict: a warning at load time, and
@@ -25,7 +26,8 @@ import pluggy
 from aerann.units.base import RecurrentUnit
 from aerann.units.hooks import ENTRY_POINT_GROUP, PROJECT, UnitHooks
 
-BUILTIN_MODULES = ("aerann.units.elman", "aerann.units.rated", "aerann.units.gru", "aerann.units.lstm")
+BUILTIN_MODULES = ("aerann.units.elman", "aerann.units.rated", "aerann.units.gru", "aerann.units.lstm",
+                   "aerann.reference.units")
 
 
 class PluginError(Exception):
@@ -50,6 +52,8 @@ class Registry:
     def __init__(self, entry_points=None):
         self.units = {}
         self.sources = {}
+        self.references = {}
+        self.reference_sources = {}
         self.conflicts = {}
         self.errors = []
         self.manager = pluggy.PluginManager(PROJECT)
@@ -82,11 +86,31 @@ class Registry:
         except Exception as error:
             self._warn(f"{source} could not be registered: {type(error).__name__}: {error}")
             return
-        implementations = [i for i in self.manager.hook.aerann_register_units.get_hookimpls() if i.plugin is plugin]
-        if not implementations:
+        hooks = self.manager.hook
+        implementations = [i for i in hooks.aerann_register_units.get_hookimpls() if i.plugin is plugin]
+        references = [i for i in hooks.aerann_register_references.get_hookimpls() if i.plugin is plugin]
+        if not implementations and not references:
             self._warn(f"{source} defines no @aerann.hookimpl aerann_register_units()")
         for implementation in implementations:
             self._collect(implementation, source)
+        for implementation in references:
+            self._collect_references(implementation, source)
+
+    def _collect_references(self, implementation, source: str) -> None:
+        try:
+            references = dict(implementation.function())
+        except Exception as error:
+            self._warn(f"{source}: aerann_register_references() raised {type(error).__name__}: {error}")
+            return
+        for name, reference in references.items():
+            if not isinstance(name, str) or not isinstance(reference, type):
+                self._warn(f"{source} registered a bad reference {name!r}: {reference!r} (a unit name and a class)")
+            elif name in self.references:
+                self._warn(f"two references of unit {name!r}: {self.reference_sources[name]} and {source}; "
+                           "the first is kept")
+            else:
+                self.references[name] = reference
+                self.reference_sources[name] = source
 
     def _collect(self, implementation, source: str) -> None:
         try:
