@@ -1,16 +1,12 @@
-"""Hypothesis strategies and helpers shared by the gradient tests: batches, masks, parameters."""
+"""Hypothesis strategies and helpers of the reference tests; batches and parameters are the harness's."""
 
 import numpy as np
 from hypothesis import strategies as st
 
 from aerann.reference.units import ACTIVATIONS, UNITS
+from aerann.testing.strategies import batches, random_parameters  # noqa: F401  (the tests' too)
 
 REFERENCE_UNITS = sorted(UNITS)
-
-
-def random_parameters(rng, shapes, scale=0.5):
-    """Normal random arrays (float64) of these shapes, keyed like ``shapes``."""
-    return {name: rng.normal(size=shape) * scale for name, shape in shapes.items()}
 
 
 def finite_differences(loss, params, step=1e-6):
@@ -27,28 +23,6 @@ def finite_differences(loss, params, step=1e-6):
             value[ix] = original
             grads[name][ix] = (plus - minus) / (2 * step)
     return grads
-
-
-@st.composite
-def batches(draw, max_steps=6, max_batch=3, vocab=(2, 6)):
-    """(T, B, V, X, Y, mask, rng): a padded batch of int32 ids and its (T, B) mask.
-
-    Half the masks pad sequences of 1..T real steps at the end (sequence 0 is
-    full length); the others are arbitrary 0/1 patterns, holes included.
-    """
-    T = draw(st.integers(1, max_steps))
-    B = draw(st.integers(1, max_batch))
-    V = draw(st.integers(*vocab))
-    holes = draw(st.booleans())
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    if holes:
-        mask = (rng.random((T, B)) < 0.7).astype(np.float64)
-    else:
-        lengths = [T] + [int(rng.integers(1, T + 1)) for _ in range(B - 1)]
-        mask = (np.arange(T)[:, None] < np.array(lengths)[None, :]).astype(np.float64)
-    X = rng.integers(V, size=(T, B)).astype(np.int32)
-    Y = rng.integers(V, size=(T, B)).astype(np.int32)
-    return T, B, V, X, Y, mask, rng
 
 
 def reference_layers(max_layers=3, max_size=3):

@@ -565,15 +565,60 @@ def _demo(args) -> None:
     )
 
 
-def _units(args) -> None:
+def _units(args) -> int:
     from aerann import units
 
+    if args.check is not None:
+        return _check_unit(args)
+    if args.jax or args.examples is not None or args.option:
+        raise CommandError("--jax, --examples and --option go with --check NAME")
     sources = units.sources()
     width = max(len(name) for name in sources)
     for name in sorted(sources):
         print(f"{name:<{width}}  {sources[name]}")
     for message in units.errors():
         print(f"warning: {message}", file=sys.stderr)
+    return 0
+
+
+def _check_unit(args) -> int:
+    """Certify one unit (aerann.testing) with a progress bar; print the report; 1 when a property fails."""
+    from tqdm import tqdm
+
+    from aerann import testing
+
+    if args.examples is not None and args.examples < 1:
+        raise CommandError(f"--examples must be positive, got {args.examples}")
+    options = {}
+    for option in args.option:
+        key, equals, value = option.partition("=")
+        if not equals or not key.isidentifier():
+            raise CommandError(f"--option takes NAME=VALUE (a unit option, the value as a Python literal), got "
+                               f"{option!r}")
+        options[key] = _literal(value)
+    progress = args.progress if args.progress is not None else sys.stderr.isatty()
+    examples = testing.DEFAULT_EXAMPLES if args.examples is None else args.examples
+    with tqdm(total=len(testing.PROPERTIES), desc=f"certifying {args.check}", unit="property",
+              disable=not progress, leave=False) as bar:
+        def advance(property_id):
+            if bar.n or property_id != testing.PROPERTY_IDS[0]:
+                bar.update(1)
+            bar.set_postfix_str(property_id)
+
+        certificate = testing.certify(args.check, examples=examples, jax=args.jax, options=options,
+                                      progress=advance)
+    print(certificate.table())
+    return 0 if certificate.passed else 1
+
+
+def _literal(text):
+    """A Python literal (a number, True, 'none', ...), or the text itself when it is not one."""
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
 
 
 def _bench(args) -> int:
@@ -742,13 +787,24 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--output", help="PNG file to write (default RUN/loss.png)")
 
     units_parser = _subcommand(
-        commands, "units", "list the registered recurrent units and where each comes from",
+        commands, "units", "list the registered recurrent units, or certify one (--check)",
         "List every registered recurrent unit, built-in or from a plugin, and warn about plugins that "
-        "failed to load.",
-        "aerann units",
+        "failed to load. --check NAME certifies a unit instead (aerann.testing): its gradients against its "
+        "NumPy reference and finite differences, padding, masks, truncation, final states, stacking with "
+        "every built-in unit, training, saving and float32, on examples hypothesis draws; it prints a "
+        "table of the properties and the worst relative error per parameter, and exits 1 when one fails.",
+        "aerann units\n  aerann units --check gru --examples 50 --jax",
         _units,
     )
-    del units_parser
+    units_parser.add_argument("--check", metavar="NAME", help="certify the unit NAME")
+    units_parser.add_argument("--examples", type=int,
+                              help="with --check: examples per property (default 20)")
+    units_parser.add_argument("--jax", action="store_true",
+                              help="with --check: also check the JAX backend against the C backend")
+    units_parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                              help="with --check: a unit option, e.g. --option peepholes=none (repeatable)")
+    units_parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                              help="show a progress bar (default: when standard error is a terminal)")
 
     bench = _subcommand(
         commands, "bench", "time the CPU benchmark (aerann against the tutorials' code)",
