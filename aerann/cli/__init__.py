@@ -1,4 +1,4 @@
-"""The ``aerann`` command: train, evaluate, generate, plot, units, bench and demo.
+"""The ``aerann`` command: train, evaluate, generate, plot, units, bench, theano and demo.
 
 Exit codes: 0 success, 1 failure (one clear line on standard error, no
 traceback; ``aerann --traceback ...`` shows it), 2 usage error.
@@ -631,6 +631,13 @@ def _bench(args) -> int:
     return bench.main(args.bench_args)
 
 
+def _theano(args) -> int:
+    from aerann.theano import runner
+
+    script, *script_args = args.script_and_args
+    return runner.run_command(script, script_args, force=args.force, prog="aerann theano")
+
+
 # -- the parser ----------------------------------------------------------------------------
 def _subcommand(commands, name, help, description, example, handler):
     parser = commands.add_parser(
@@ -815,6 +822,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     del bench  # its arguments are the benchmark's own: see parse_arguments
 
+    theano = _subcommand(
+        commands, "theano", "run a script written for Theano on aerann ('import theano' is aerann.theano)",
+        "Run a Python 3 script written against Theano 1.0 (the classic RNN tutorials) with 'import theano' "
+        "resolved to aerann.theano, Theano's API over Aesara, compiled for aerann's backend. The arguments "
+        "after the script are its own (sys.argv); docs/theano.md lists what is supported.",
+        "aerann theano rnn_theano.py --epochs 2",
+        _theano,
+    )
+    theano.add_argument("--force", action="store_true", help="use aerann.theano even where a real Theano is installed")
+    theano.add_argument("script_and_args", nargs=argparse.REMAINDER, metavar="SCRIPT [ARGS]",
+                        help="the script and its arguments, passed to it untouched")
+
     demo = _subcommand(
         commands, "demo", "train the tutorial's RNN language model on the embedded corpus and generate text",
         "Train the WildML tutorial's RNNTheano language model on a corpus that ships with Python (the "
@@ -854,6 +873,10 @@ def parse_arguments(argv=None):
     args, extra = parser.parse_known_args(argv)
     if args.command == "bench":
         args.bench_args = extra[1:] if extra[:1] == ["--"] else extra
+    elif args.command == "theano" and not extra:
+        args.script_and_args = args.script_and_args[1:] if args.script_and_args[:1] == ["--"] else args.script_and_args
+        if not args.script_and_args:
+            parser.error("theano: the script to run is missing (aerann theano SCRIPT [ARGS])")
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     return args
