@@ -8,7 +8,6 @@ registry finds it the way it finds any installed plugin.
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import aesara
 import aesara.tensor as at
@@ -22,29 +21,15 @@ from aerann.backend import compiler
 from aerann.data.corpora import agreement_sentences
 from aerann.data.text import training_data, Vocabulary
 from aerann.models import LanguageModel
+from plugin_on_path import plugin_on_path, PLUGINS
 
-PLUGIN = Path(__file__).resolve().parents[1] / "plugins" / "aerann-mgu"
-
-
-def install_on_path(folder: Path) -> list[str]:
-    """Make the plugin importable and discoverable; returns the sys.path entries added."""
-    dist_info = folder / "aerann_mgu-0.1.0.dist-info"
-    dist_info.mkdir(parents=True, exist_ok=True)
-    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: aerann-mgu\nVersion: 0.1.0\n")
-    (dist_info / "entry_points.txt").write_text("[aerann]\nmgu = aerann_mgu\n")
-    return [str(PLUGIN / "src"), str(folder)]
+PLUGIN = PLUGINS / "aerann-mgu"
 
 
 @pytest.fixture(scope="module")
 def plugin_paths(tmp_path_factory):
-    paths = install_on_path(tmp_path_factory.mktemp("site"))
-    sys.path[:0] = paths
-    aerann.units.reload()
-    yield paths
-    for path in paths:
-        sys.path.remove(path)
-    sys.modules.pop("aerann_mgu", None)
-    aerann.units.reload()
+    with plugin_on_path(tmp_path_factory.mktemp("site"), "aerann-mgu", "aerann_mgu", "mgu") as paths:
+        yield paths
 
 
 def test_the_plugin_is_registered_through_its_entry_point(plugin_paths):

@@ -250,6 +250,8 @@ def certify(unit, examples=DEFAULT_EXAMPLES, jax=False, options=None, reference=
     check, and ``progress(property_id)`` is called before each property
     runs.
     """
+    if isinstance(examples, bool) or not isinstance(examples, int) or examples < 1:
+        raise ValueError(f"examples must be a positive integer, got {examples!r}")
     unknown_stacks = set(stacks) - set(p.STACKS)
     if unknown_stacks or not stacks:
         raise ValueError(f"stacks must be some of {', '.join(p.STACKS)}, got {stacks!r}")
