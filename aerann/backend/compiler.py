@@ -40,6 +40,12 @@ from aerann.backend import function_cache, parallel_compiles, parameters
 BACKENDS = ("c", "jax")
 _state = {"backend": None}
 SKIPPED_REWRITES = ("local_subtensor_merge",)
+# The deprecated aesara.tensor.nnet registers these rewrites when something imports it (Aesara's
+# compile cache does, unpickling the key of a module that used one of its Ops); they turn a
+# softmax's log-likelihood into nnet Ops that have no JAX conversion.
+JAX_SKIPPED_REWRITES = ("local_advanced_indexing_crossentropy_onehot", "local_advanced_indexing_crossentropy_onehot_grad",
+                        "local_softmax_grad_to_crossentropy_with_softmax_grad", "local_softmax_with_bias",
+                        "local_argmax_pushdown", "xent")
 ADDED_REWRITES = "aerann"  # the tag of the rewrites aerann's modes add
 
 
@@ -95,10 +101,8 @@ def mode() -> Mode:
 
         jax_scan.register()
         function_cache.keep_xla_programs()
-        base = JAX
-    else:
-        base = get_default_mode()
-    return base.excluding(*SKIPPED_REWRITES).including(ADDED_REWRITES)
+        return JAX.excluding(*SKIPPED_REWRITES, *JAX_SKIPPED_REWRITES).including(ADDED_REWRITES)
+    return get_default_mode().excluding(*SKIPPED_REWRITES).including(ADDED_REWRITES)
 
 
 def function(inputs, outputs, updates=None, givens=None, name=None, **kwargs):
