@@ -8,6 +8,11 @@ function serve every sequence length.
 """
 
 
+import os
+import subprocess
+import sys
+import textwrap
+
 import aesara
 import aesara.tensor as at
 import numpy as np
@@ -541,17 +546,30 @@ def test_shape_mismatch_still_raises():
 def test_the_deprecated_nnet_rewrites_do_not_reach_jax():
     # Aesara's compile cache imports aesara.tensor.nnet when it unpickles a key that names one of its
     # Ops, which registers rewrites into nnet Ops that JAX cannot run; the JAX mode leaves them out.
-    import importlib
-    import warnings
+    # In a fresh process: importing that module here would change every later test's rewrites.
+    script = textwrap.dedent("""
+        import warnings
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        importlib.import_module("aesara.tensor.nnet")
-    z, y = at.dmatrix("z"), at.ivector("y")
-    loss = -at.log(softmax(z, axis=-1)[at.arange(y.shape[0]), y]).sum()
-    with backend("jax"):
-        f = compiler.function([z, y], [loss, aesara.grad(loss, z)])
-    assert not any(type(node.op).__module__.startswith("aesara.tensor.nnet") for node in f.maker.fgraph.apply_nodes)
-    values = np.random.default_rng(0).normal(size=(3, 4)), np.array([0, 3, 1], "int32")
-    expected = -np.log(np.exp(values[0]) / np.exp(values[0]).sum(1, keepdims=True))[np.arange(3), values[1]].sum()
-    np.testing.assert_allclose(np.asarray(f(*values)[0]), expected, rtol=1e-12)
+        import aerann
+        import aesara
+        import aesara.tensor as at
+        import numpy as np
+        from aesara.tensor.special import softmax
+
+        from aerann.backend import compiler
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import aesara.tensor.nnet  # noqa: F401
+        z, y = at.dmatrix("z"), at.ivector("y")
+        loss = -at.log(softmax(z, axis=-1)[at.arange(y.shape[0]), y]).sum()
+        with compiler.backend("jax"):
+            f = compiler.function([z, y], [loss, aesara.grad(loss, z)])
+        values = np.random.default_rng(0).normal(size=(3, 4)), np.array([0, 3, 1], "int32")
+        p = np.exp(values[0]) / np.exp(values[0]).sum(1, keepdims=True)
+        np.testing.assert_allclose(np.asarray(f(*values)[0]), -np.log(p[np.arange(3), values[1]]).sum(), rtol=1e-12)
+        print("computed on JAX")
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env=dict(os.environ, AERANN_FUNCTION_CACHE="0"))
+    assert result.returncode == 0 and "computed on JAX" in result.stdout, result.stdout + result.stderr

@@ -22,8 +22,8 @@ class Certification:
     Assign it to a module-level name beginning with ``test``; the tests are
     called ``NAME[unit-property]``, so ``pytest -k ln_lstm`` runs one unit
     and ``pytest -k "ln_lstm and reference"`` one property.  ``examples``
-    (default: pytest's ``--aerann-examples``, else hypothesis's current
-    ``max_examples``) and ``jax`` (default: ``--aerann-jax``) apply to every
+    (default: pytest's ``--aerann-examples``, else 20) and ``jax``
+    (default: ``--aerann-jax``) apply to every
     unit; ``variants`` adds units with options, as ``("lstm", {"peepholes":
     "none"})`` pairs; ``only`` (property ids) and ``stacks`` narrow the
     certification as in :func:`aerann.testing.certify`.
