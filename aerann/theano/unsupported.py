@@ -17,7 +17,8 @@ adds to the error it shows.
 import importlib
 import importlib.util
 import re
-import warnings
+import subprocess
+import sys
 
 # The Aesara module where each Theano module's names live now.
 AESARA_MODULES = {
@@ -39,17 +40,40 @@ AESARA_MODULES = {
 
 
 def aesara_has(name: str) -> bool:
-    """Whether Aesara has ``name`` (``aesara.tensor.foo``): an attribute of its module, or a submodule."""
+    """Whether Aesara has ``name`` (``aesara.tensor.foo``): an attribute of its module, or a submodule.
+
+    A module that is not imported yet is looked into by a fresh Python, not imported here: some of
+    Aesara's deprecated modules (``aesara.tensor.nnet``) register rewrites when imported, which
+    would change every function this process compiles afterwards.
+    """
     module_name, _, attribute = name.rpartition(".")
-    with warnings.catch_warnings():  # Aesara warns on importing its deprecated modules and names
-        warnings.simplefilter("ignore")
-        try:
-            module = importlib.import_module(module_name)
-            if hasattr(module, attribute):
-                return True
-            return importlib.util.find_spec(name) is not None
-        except (ImportError, ValueError, AttributeError):
-            return False
+    module = sys.modules.get(module_name)
+    if module is None:
+        return _has_in_a_fresh_process(module_name, attribute)
+    try:
+        return hasattr(module, attribute) or importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError, AttributeError):
+        return False
+
+
+_LOOK = """
+import importlib, importlib.util, sys, warnings
+import aerann
+warnings.simplefilter("ignore")
+module_name, attribute = sys.argv[1:]
+module = importlib.import_module(module_name)
+found = hasattr(module, attribute) or importlib.util.find_spec(f"{module_name}.{attribute}") is not None
+sys.exit(0 if found else 1)
+"""
+
+
+def _has_in_a_fresh_process(module_name: str, attribute: str) -> bool:
+    try:
+        looked = subprocess.run([sys.executable, "-c", _LOOK, module_name, attribute], capture_output=True,
+                                timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return looked.returncode == 0
 
 
 def aesara_name(theano_name: str):
