@@ -235,6 +235,7 @@ def jax_funcify_subtensor(op, node=None, **kwargs):
 
 def jax_funcify_inc_subtensor(op, node=None, **kwargs):
     """``IncSubtensor``/``AdvancedIncSubtensor1`` with trace-time-concrete slices."""
+    import jax.numpy as jnp
     from aesara.tensor.subtensor import indices_from_subtensor
 
     idx_list = getattr(op, "idx_list", None)
@@ -242,7 +243,8 @@ def jax_funcify_inc_subtensor(op, node=None, **kwargs):
 
     def inc_subtensor(x, y, *index_inputs):
         indices = _static_slices(indices_from_subtensor(index_inputs, idx_list))
-        target = x.at[indices[0] if len(indices) == 1 else indices]
+        # x may be a constant of the graph (the zeros a gradient starts from): a NumPy array, without .at
+        target = jnp.asarray(x).at[indices[0] if len(indices) == 1 else indices]
         return target.set(y) if set_instead_of_inc else target.add(y)
 
     return inc_subtensor
