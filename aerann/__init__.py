@@ -30,6 +30,7 @@ _march_flags.install()
 
 from aerann import units  # noqa: E402
 from aerann.backend.compiler import get_backend, set_backend  # noqa: E402
+from aerann.backend.devices import initialize as initialize_distributed  # noqa: E402
 from aerann.models import LanguageModel, SequenceClassifier, SequenceTagger  # noqa: E402
 from aerann.reference.rnn_numpy import RNNNumpy  # noqa: E402
 from aerann.stack import RecurrentStack  # noqa: E402
@@ -58,6 +59,7 @@ __all__ = [
     "get_backend",
     "gradient_check_theano",
     "hookimpl",
+    "initialize_distributed",
     "load_model_parameters_theano",
     "save_model_parameters_theano",
     "set_backend",

@@ -23,6 +23,7 @@ from aesara.tensor.special import log_softmax
 import aerann
 from aerann import graph, units
 from aerann.backend import compiler, parameters
+from aerann.backend.devices import check as device_count
 from aerann.backend.output_loss import output_cross_entropy
 from aerann.data import batching, files, word_vectors
 from aerann.data.validation import as_index_sequence, check_dataset, dropout_rate, finite_float, positive_int
@@ -330,6 +331,7 @@ class RecurrentModel:
         patience=None,
         restore_best=False,
         progress=False,
+        devices=None,
     ):
         """Train on lists of sequences; returns an :class:`aerann.training.engine.History`: the mean training
         loss per target of every epoch (a list), with the validation losses and learning rates.
@@ -344,16 +346,19 @@ class RecurrentModel:
         with ``schedule_options``) sets each epoch's learning rate.  A step
         with a non-finite loss is undone and the learning rate halved
         (:mod:`aerann.training.engine`).  ``progress`` shows a progress bar.
+        ``devices`` (on the JAX backend: a count, or "all") splits every
+        minibatch over that many devices (:mod:`aerann.backend.devices`).
         """
         X, Y = self.check_data(X, Y)
         epochs = positive_int(epochs, "epochs")
         batch_size = positive_int(batch_size, "batch_size")
         settings = _settings(learning_rate, mu, optimizer, options, reg, clip, schedule, schedule_options, patience)
+        devices = device_count(devices)
         validate = None
         if validation is not None:
             held_out = self.check_data(*_pair(validation))
             validate = lambda: self.loss(*held_out)  # noqa: E731
-        trainer = engine.Trainer(self, engine.SequenceBatches(self, X, Y, batch_size), settings, epochs,
+        trainer = engine.Trainer(self, engine.SequenceBatches(self, X, Y, batch_size, devices), settings, epochs,
                                  validation=validate, seed=seed, verbose=verbose, progress=progress,
                                  restore_best=restore_best)
         return trainer.run()
@@ -651,7 +656,7 @@ class LanguageModel(RecurrentModel):
 
     def fit_stream(self, tokens, bptt=35, batch_size=20, epochs=1, learning_rate=0.01, mu=0.0, reg=0.0,
                    optimizer=None, clip=None, validation=None, verbose=False, *, options=None, schedule="none",
-                   schedule_options=None, patience=None, restore_best=False, progress=False):
+                   schedule_options=None, patience=None, restore_best=False, progress=False, devices=None):
         """Train on one long token stream with the states carried from chunk to chunk; returns, per
         epoch, ``{"loss": ..., "validation_perplexity": ...}`` (the latter when ``validation`` is given).
 
@@ -667,18 +672,20 @@ class LanguageModel(RecurrentModel):
         every chunk's initial states are inputs of its step).  ``validation``
         is a held-out stream, scored the same way after every epoch (its
         perplexity is exp of its mean per-token cross-entropy).  The
-        other options are :meth:`fit`'s.
+        other options are :meth:`fit`'s; with ``devices`` the columns are
+        split over the devices, their carried states with them.
         """
         bptt = positive_int(bptt, "bptt")
         batch_size = positive_int(batch_size, "batch_size")
         epochs = positive_int(epochs, "epochs")
         settings = _settings(learning_rate, mu, optimizer, options, reg, clip, schedule, schedule_options, patience)
+        devices = device_count(devices)
         columns = self.stream_columns(tokens, batch_size, bptt, "tokens")
         validate = None
         if validation is not None:
             held_out = self.stream_columns(validation, batch_size, bptt, "validation")
             validate = lambda: self.columns_loss(held_out, bptt)  # noqa: E731
-        trainer = engine.Trainer(self, engine.StreamBatches(self, columns, bptt), settings, epochs,
+        trainer = engine.Trainer(self, engine.StreamBatches(self, columns, bptt, devices), settings, epochs,
                                  validation=validate, verbose=verbose, progress=progress, restore_best=restore_best)
         history = trainer.run()
         records = [{"loss": loss} for loss in history]

@@ -6,8 +6,12 @@ import os
 from collections import Counter
 from pathlib import Path
 
-import aerann  # noqa: F401  (sets Aesara's flags before aesara is imported)
-from hypothesis import HealthCheck, settings
+# Four CPU devices for the data-parallel tests (tests/test_devices.py); JAX reads this when it starts.
+if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4").strip()
+
+import aerann  # noqa: E402,F401  (sets Aesara's flags before aesara is imported)
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 settings.register_profile(
     "default",

@@ -51,6 +51,10 @@ TRAIN_DEFAULTS = {
     "stream": False,
     "bptt": 35,
     "backend": "c",
+    "devices": None,
+    "coordinator": None,
+    "num_processes": None,
+    "process_id": None,
     "float32": True,
     "seed": 0,
     "validation": 0.1,
@@ -60,8 +64,20 @@ TRAIN_DEFAULTS = {
     "log_every": 10,
 }
 # What a resumed run may change without breaking the exact continuation.
-RESUME_MAY_CHANGE = ("epochs", "checkpoint_every", "checkpoint_minutes", "keep", "log_every", "backend", "lr",
-                     "restore_best")
+# Where an invocation runs, not what it trains; a resumed run takes them from its own command line.
+RUNS_ON = ("devices", "coordinator", "num_processes", "process_id")
+RESUME_MAY_CHANGE = ("epochs", "checkpoint_every", "checkpoint_minutes", "keep", "log_every", "backend", "devices",
+                     "coordinator", "num_processes", "process_id", "lr", "restore_best")
+
+
+def _device_count(value: str):
+    """--devices N or --devices all."""
+    if value.strip().lower() == "all":
+        return "all"
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'all', got {value!r}") from None
 
 
 def _option(name: str) -> str:
@@ -204,6 +220,7 @@ def _train(args) -> None:
     import numpy as np
 
     from aerann import units
+    from aerann.backend.devices import check as device_count, initialize as initialize_distributed, writes_files
     from aerann.data import files, text
     from aerann.data.validation import dropout_rate
     from aerann.models import LanguageModel, SequenceClassifier
@@ -223,6 +240,8 @@ def _train(args) -> None:
                     f"a resumed run keeps its settings (it may change {', '.join(map(_option, RESUME_MAY_CHANGE))})"
                 )
         options.update((k, v) for k, v in given.items() if k in RESUME_MAY_CHANGE)
+        # where this invocation runs is its own: a run started on 4 devices resumes on 1
+        options.update((k, given.get(k)) for k in RUNS_ON)
     else:
         options = {**TRAIN_DEFAULTS, **given}
         if (out / run.RUN_FILE).exists() or run.checkpoints(out):
@@ -266,6 +285,20 @@ def _train(args) -> None:
     for name, _ in layers:  # an unknown unit is named before the data is read
         units.get(name)
     args.finally_.enter_context(_numerics(options["float32"], options["backend"]))
+    processes = [options[key] for key in ("coordinator", "num_processes", "process_id")]
+    if any(value is not None for value in processes):
+        if any(value is None for value in processes):
+            raise CommandError("training in several processes needs all of --coordinator HOST:PORT, "
+                               "--num-processes P and --process-id I")
+        try:
+            initialize_distributed(*processes)
+        except (TypeError, ValueError, RuntimeError) as error:
+            raise CommandError(str(error).replace("process_id", "--process-id").replace(
+                "num_processes", "--num-processes")) from None
+    try:
+        devices = device_count(options["devices"])
+    except (TypeError, ValueError) as error:
+        raise CommandError(str(error).replace("devices", "--devices", 1)) from None
 
     # Everything is read and checked before the run folder is touched.
     classify = options["task"] == "classify"
@@ -347,7 +380,7 @@ def _train(args) -> None:
           + (f", a stream in {options['batch_size']} columns of chunks of {options['bptt']} steps"
              if options["stream"] else ""),
           flush=True)
-    if args.resume and given.get("epochs") is not None:  # later resumes must know the new length
+    if args.resume and given.get("epochs") is not None and writes_files():  # later resumes must know the new length
         path = out / run.RUN_FILE
         stored = json.loads(path.read_text(encoding="utf-8"))
         stored["info"]["arguments"].update((k, options[k]) for k in RESUME_MAY_CHANGE)
@@ -375,6 +408,7 @@ def _train(args) -> None:
         run_info={"command": "aerann train", "arguments": options},
         files=run_files or None,
         resume_learning_rate=given.get("lr") if args.resume else None,
+        devices=devices,
     )
     try:
         if options["stream"]:
@@ -728,6 +762,14 @@ def build_parser() -> argparse.ArgumentParser:
     fitting.add_argument("--bptt", type=int, help="with --stream: steps per chunk (default 35)")
     fitting.add_argument("--seed", type=int, help="random seed of the initial weights, split and order (default 0)")
     fitting.add_argument("--backend", choices=("c", "jax"), help="Aesara's C backend (default) or JAX (GPU)")
+    fitting.add_argument("--devices", type=_device_count,
+                         help="with --backend jax: split every minibatch over N devices, or 'all' (default: one)")
+    fitting.add_argument("--coordinator", metavar="HOST:PORT",
+                         help="train as one of several processes (one per host, say): the address process 0 "
+                              "serves at and the others connect to; with --num-processes and --process-id")
+    fitting.add_argument("--num-processes", type=int, help="with --coordinator: how many processes train together")
+    fitting.add_argument("--process-id", type=int,
+                         help="with --coordinator: this process's number, 0 to P-1 (process 0 writes the run folder)")
     precision = fitting.add_mutually_exclusive_group()
     precision.add_argument("--float32", action="store_const", const=True,
                            help="compute and store the parameters in float32 (the default)")

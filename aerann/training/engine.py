@@ -70,18 +70,47 @@ class History(list):
         self.best_epoch, self.stopped_early = None, False
 
 
-class SequenceBatches:
-    """Bucketed minibatches of ``batch_size`` sequences of (X, Y), in a new random order every epoch."""
+def _parallel(devices):
+    """The :class:`aerann.backend.devices.DataParallel` of a checked device count, or None for none."""
+    if devices is None:
+        return None
+    from aerann.backend.devices import DataParallel
 
-    def __init__(self, model, X, Y, batch_size):
+    return DataParallel(devices)
+
+
+def _widened_masks(masks, width):
+    """Dropout masks drawn for the batch's sequences, widened with ones to ``width`` for its padding ones
+    (the same draws whatever the padding, so that any device count trains alike)."""
+    widened = []
+    for mask in masks:
+        axis = 1 if mask.ndim == 3 else 0  # (T, B, n) input masks, (B, n) recurrent masks
+        extra = width - mask.shape[axis]
+        pad = [(0, 0)] * mask.ndim
+        pad[axis] = (0, extra)
+        widened.append(np.pad(mask, pad, constant_values=1) if extra else mask)
+    return widened
+
+
+class SequenceBatches:
+    """Bucketed minibatches of ``batch_size`` sequences of (X, Y), in a new random order every epoch.
+
+    With ``devices`` (a count :func:`aerann.backend.devices.check` accepted)
+    each minibatch is split over that many devices, widened to a multiple
+    of them with all-padding sequences.
+    """
+
+    def __init__(self, model, X, Y, batch_size, devices=None):
         self.model, self.X, self.Y, self.batch_size = model, X, Y, batch_size
         self.lengths = [len(x) for x in X]
         self.plan = []
+        self.parallel = _parallel(devices)
 
     def training_step(self, step_key):
         """(the compiled step, the model's key of it) for the step key (optimizer, options, reg, clip)."""
         optimizer, options, reg, clip = step_key
-        return self.model.train_step(optimizer, reg, clip, **dict(options)), self.model.train_key(*step_key)
+        step = self.model.train_step(optimizer, reg, clip, **dict(options))
+        return step if self.parallel is None else self.parallel.step(step), self.model.train_key(*step_key)
 
     def begin_epoch(self, rng) -> int:
         self.plan = batching.minibatches(len(self.X), self.lengths, self.batch_size, rng, batching.DEFAULT_BUCKETS)
@@ -93,9 +122,13 @@ class SequenceBatches:
     def step(self, fn, index, learning_rate, rng):
         """(loss, targets, tokens, commit) of step ``index``, its dropout masks drawn from ``rng``;
         ``commit()`` keeps what a good step carries on."""
-        columns = self.model.batch_columns(self.batch_size)
+        if self.parallel is None:
+            columns = self.model.batch_columns(self.batch_size)
+        else:
+            columns = self.parallel.width(self.batch_size)
         Xb, Yb, mask = self.model.batch(self.X, self.Y, self.plan[index], columns)
-        loss = float(fn(Xb, Yb, mask, learning_rate, *self.model.dropout_masks(rng, *mask.shape)))
+        masks = self.model.dropout_masks(rng, mask.shape[0], mask.shape[1] if columns is None else self.batch_size)
+        loss = float(fn(Xb, Yb, mask, learning_rate, *_widened_masks(masks, mask.shape[1])))
         return loss, self.model.count_targets(mask), int(mask.sum()), None
 
     def arrays(self) -> dict:
@@ -111,24 +144,41 @@ class StreamBatches:
 
     ``columns`` is :func:`aerann.data.batching.stream_columns` of the stream.  An
     epoch starts from the model's learnable initial states; each chunk
-    starts from the final states of the chunk before it.
+    starts from the final states of the chunk before it.  With ``devices``
+    the columns (and their carried states) are split over that many
+    devices, widened to a multiple of them with all-padding columns; a
+    checkpoint holds the states of the real columns only, so that any
+    device count resumes it.
     """
 
-    def __init__(self, model, columns, bptt):
+    def __init__(self, model, columns, bptt, devices=None):
         self.model, self.bptt = model, bptt
+        self.parallel = _parallel(devices)
+        self.width = columns.shape[1]  # the real columns
+        width = self.width if self.parallel is None else self.parallel.width(self.width)
+        columns = np.pad(columns, ((0, 0), (0, width - self.width)))
         self.chunks = list(batching.stream_chunks(columns, bptt))
-        self.width = columns.shape[1]
-        self.mask = np.ones((bptt, self.width), dtype=aesara.config.floatX)
+        self.mask = np.ones((bptt, width), dtype=aesara.config.floatX)
+        self.mask[:, self.width:] = 0
         self.states = None  # the carried states, layer after layer; None between epochs
 
     def training_step(self, step_key):
         optimizer, options, reg, clip = step_key
         key = ("stream", *self.model.train_key(*step_key))
-        return self.model.stream_step(optimizer, reg, clip, **dict(options)), key
+        step = self.model.stream_step(optimizer, reg, clip, **dict(options))
+        return step if self.parallel is None else self.parallel.step(step), key
+
+    def _widened(self, states):
+        """The states of the real columns, and the padding columns' (initial states) after them."""
+        extra = self.mask.shape[1] - self.width
+        if not extra:
+            return states
+        padding = [s for layer in self.model.initial_states(extra) for s in layer]
+        return [np.concatenate([np.asarray(s), p]) for s, p in zip(states, padding)]
 
     def begin_epoch(self, rng) -> int:
         if self.states is None:  # not resumed in the middle of the epoch
-            self.states = [s for layer in self.model.initial_states(self.width) for s in layer]
+            self.states = self._widened([s for layer in self.model.initial_states(self.width) for s in layer])
         return len(self.chunks)
 
     def end_epoch(self) -> None:
@@ -136,16 +186,21 @@ class StreamBatches:
 
     def step(self, fn, index, learning_rate, rng):
         Xc, Yc = self.chunks[index]
-        masks = self.model.dropout_masks(rng, *Xc.shape)
+        masks = _widened_masks(self.model.dropout_masks(rng, len(Xc), self.width), Xc.shape[1])
         loss, *final = fn(Xc, Yc, self.mask[: len(Xc)], learning_rate, *self.states, *masks)
 
         def commit():
             self.states = final
 
-        return float(loss), Xc.size, Xc.size, commit
+        tokens = len(Xc) * self.width
+        return float(loss), tokens, tokens, commit
 
     def arrays(self) -> dict:
-        return {} if self.states is None else {f"stream/{i}": np.asarray(s) for i, s in enumerate(self.states)}
+        if self.states is None:
+            return {}
+        from aerann.backend.devices import gathered
+
+        return {f"stream/{i}": gathered(s)[: self.width] for i, s in enumerate(self.states)}
 
     def load(self, arrays, where) -> None:
         if not arrays:
@@ -155,13 +210,16 @@ class StreamBatches:
         names = [f"stream/{i}" for i in range(len(expected))]
         if sorted(arrays) != sorted(names) or any(arrays[n].shape != e.shape for n, e in zip(names, expected)):
             raise ValueError(f"{where}: its stream states do not fit this model and batch size")
-        self.states = [np.asarray(arrays[n], dtype=aesara.config.floatX) for n in names]
+        self.states = self._widened([np.asarray(arrays[n], dtype=aesara.config.floatX) for n in names])
 
 
 class NullLog:
     """The metrics log of training without a run folder: nothing is written."""
 
     def write(self, event, **values) -> None:
+        pass
+
+    def close(self) -> None:
         pass
 
 

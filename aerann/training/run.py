@@ -47,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
+from aerann.backend.devices import check as device_count, writes_files
 from aerann.data import files
 from aerann.data.validation import finite_float, positive_int
 from aerann.training import engine
@@ -280,14 +281,18 @@ def _check_settings(checkpoint, current) -> None:
 
 
 class _RunTrainer(engine.Trainer):
-    """The trainer of a run folder: metrics log, checkpoints, the best model's file, Ctrl-C."""
+    """The trainer of a run folder: metrics log, checkpoints, the best model's file, Ctrl-C.
+
+    Of several processes training together, only the one that ``writes``
+    (process 0) writes files; the others take the same steps.
+    """
 
     def __init__(self, model, batches, settings, epochs, out, run_settings, checkpoint_every, checkpoint_minutes,
-                 keep, model_metadata, **options):
+                 keep, model_metadata, writes=True, **options):
         super().__init__(model, batches, settings, epochs, **options)
         self.out, self.run_settings, self.keep = Path(out), run_settings, keep
         self.checkpoint_every, self.checkpoint_minutes = checkpoint_every, checkpoint_minutes
-        self.model_metadata = model_metadata
+        self.model_metadata, self.writes = model_metadata, writes
         self.last_checkpoint, self.last_checkpoint_time = None, time.monotonic()
 
     def checkpoint_due(self) -> bool:
@@ -302,7 +307,10 @@ class _RunTrainer(engine.Trainer):
 
         path = checkpoint_path(self.out, self.step)
         arrays = {f"param/{n}": v for n, v in self.model.parameter_values().items()}
-        arrays.update(self.arrays())
+        arrays.update(self.arrays())  # every process: gathering states spread over processes takes them all
+        self.last_checkpoint, self.last_checkpoint_time = path, time.monotonic()
+        if not self.writes:
+            return path
         metadata = {
             "kind": CHECKPOINT_KIND,
             "checkpoint_version": CHECKPOINT_VERSION,
@@ -315,12 +323,12 @@ class _RunTrainer(engine.Trainer):
         files.save_arrays(path, arrays, metadata)
         for old in checkpoints(self.out)[: -self.keep]:
             old.unlink(missing_ok=True)
-        self.last_checkpoint, self.last_checkpoint_time = path, time.monotonic()
         self.log.write("checkpoint", step=self.step, path=str(path.relative_to(self.out)))
         return path
 
     def on_best(self) -> None:
-        self.model.save(self.out / BEST_FILE, metadata=self.model_metadata)
+        if self.writes:
+            self.model.save(self.out / BEST_FILE, metadata=self.model_metadata)
         self.log.write("best", step=self.step, epoch=self.best_epoch, loss=self.best_loss)
 
     def resume(self, checkpoint: Checkpoint) -> None:
@@ -388,6 +396,7 @@ def train(
     files=None,
     model_metadata=None,
     callback=None,
+    devices=None,
 ) -> RunResult:
     """Train ``model`` on (X, Y) in the run folder ``out``; see the module's docs for what it holds.
 
@@ -412,6 +421,9 @@ def train(
     before training starts (a vocabulary, say); ``run_info`` is stored in
     run.json; ``model_metadata`` (JSON, e.g. the vocabulary) goes into the
     model files.  ``callback(trainer, loss)`` is called after every step.
+    ``devices`` (JAX backend) splits every minibatch over that many devices,
+    or "all"; it is not a setting of the run, so a checkpoint resumes on any
+    device count.
     """
     X, Y = model.check_data(X, Y)
     validate = None
@@ -421,8 +433,10 @@ def train(
         held_out = model.check_data(*validation)
         validate = lambda: model.loss(*held_out)  # noqa: E731
     batch_size = positive_int(batch_size, "batch_size")
+    devices = device_count(devices)
     data = {"batch_size": batch_size, "data": _digest(X, Y), "sequences": len(X)}
-    return _train(model, engine.SequenceBatches(model, X, Y, batch_size), validate, "loss", data, locals())
+    return _train(model, engine.SequenceBatches(model, X, Y, batch_size, devices), validate, "loss", data,
+                  locals())
 
 
 def train_stream(
@@ -457,6 +471,7 @@ def train_stream(
     files=None,
     model_metadata=None,
     callback=None,
+    devices=None,
 ) -> RunResult:
     """:func:`train` for a language model on one token stream, as :meth:`LanguageModel.fit_stream` trains.
 
@@ -470,6 +485,7 @@ def train_stream(
         raise TypeError(f"stream training needs a LanguageModel, got a {type(model).__name__}")
     bptt = positive_int(bptt, "bptt")
     batch_size = positive_int(batch_size, "batch_size")
+    devices = device_count(devices)
     columns = model.stream_columns(tokens, batch_size, bptt, "tokens")
     validate = None
     if validation is not None:
@@ -477,7 +493,7 @@ def train_stream(
         validate = lambda: model.columns_loss(held_out, bptt)  # noqa: E731
     data = {"batch_size": batch_size, "bptt": bptt, "data": _digest([columns], [columns]),
             "stream_tokens": int(columns.size)}
-    return _train(model, engine.StreamBatches(model, columns, bptt), validate, "stream loss", data,
+    return _train(model, engine.StreamBatches(model, columns, bptt, devices), validate, "stream loss", data,
                   {**locals(), "seed": 0})
 
 
@@ -504,6 +520,7 @@ def _train(model, batches, validate, validation_function, data, given) -> RunRes
         if resume_learning_rate <= 0:
             raise ValueError(f"resume_learning_rate must be positive, got {resume_learning_rate}")
     out = Path(given["out"])
+    writes = writes_files()
     run_settings = {
         "optimizer": settings.optimizer,
         "options": list(settings.options),
@@ -532,7 +549,7 @@ def _train(model, batches, validate, validation_function, data, given) -> RunRes
             print(f"note: {out} has no checkpoint yet: starting from the beginning", file=sys.stderr)
         else:
             _check_settings(checkpoint, run_settings)  # before compiling: a mismatch fails fast
-    elif checkpoints(out) or (out / METRICS_FILE).exists():
+    elif writes and (checkpoints(out) or (out / METRICS_FILE).exists()):
         raise ValueError(f"{out} already holds a run: resume it, or choose another folder")
 
     verbose = given["verbose"]
@@ -540,7 +557,7 @@ def _train(model, batches, validate, validation_function, data, given) -> RunRes
     start = time.perf_counter()
     # Compiled before anything is written: a failure leaves no files behind.
     trainer = _RunTrainer(model, batches, settings, epochs, out, run_settings, checkpoint_every, checkpoint_minutes,
-                          keep, given["model_metadata"], validation=validate, seed=seed, verbose=verbose,
+                          keep, given["model_metadata"], writes, validation=validate, seed=seed, verbose=verbose,
                           progress=progress, max_failures=max_failures, callback=given["callback"],
                           log_every=log_every, restore_best=given["restore_best"])
     if validate is not None:
@@ -549,6 +566,9 @@ def _train(model, batches, validate, validation_function, data, given) -> RunRes
     trainer.say(f"compiled the training step{' and the loss' if validate is not None else ''} "
                 f"in {compile_seconds:.1f} s")
 
+    if not writes:
+        return _train_in(trainer, None, checkpoint, False, given, epochs, settings, run_settings, compile_seconds,
+                         resume_learning_rate)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     lock = _lock(out)
@@ -579,11 +599,14 @@ def _lock(out):
 
 def _train_in(trainer, out, checkpoint, created, given, epochs, settings, run_settings, compile_seconds,
               resume_learning_rate):
-    model = trainer.model
-    (out / CHECKPOINT_DIR).mkdir(exist_ok=True)
-    remove_stale_temporaries(out)
+    """The run in ``out``; ``out`` is None in a process that writes nothing (a process other than 0)."""
+    model, writes = trainer.model, out is not None
+    out = trainer.out
+    if writes:
+        (out / CHECKPOINT_DIR).mkdir(exist_ok=True)
+        remove_stale_temporaries(out)
     try:
-        if checkpoint is None:
+        if writes and checkpoint is None:
             for name, write in (given["files"] or {}).items():
                 files.write_atomic(out / name, write)
             files.write_json_atomic(out / RUN_FILE, {
@@ -595,7 +618,8 @@ def _train_in(trainer, out, checkpoint, created, given, epochs, settings, run_se
                 "settings": run_settings,
                 **({"info": given["run_info"]} if given["run_info"] is not None else {}),
             })
-        trainer.log = MetricsLog(out / METRICS_FILE)
+        if writes:
+            trainer.log = MetricsLog(out / METRICS_FILE)
     except BaseException:
         if created:
             _remove_run(out)
@@ -628,17 +652,18 @@ def _train_in(trainer, out, checkpoint, created, given, epochs, settings, run_se
             trainer.log.write("killed", step=trainer.step)
             raise
         final = trainer.save_checkpoint()
-        model_path = model.save(out / MODEL_FILE, metadata=given["model_metadata"])
+        model_path = model.save(out / MODEL_FILE, metadata=given["model_metadata"]) if writes else out / MODEL_FILE
         trainer.log.write("end", step=trainer.step, seconds=round(time.perf_counter() - began, 3))
     finally:
         trainer.log.close()
     plot_path = None
-    if given["plot_loss"]:
+    if given["plot_loss"] and writes:
         try:
             plot_path = plot(out)
         except TrainingError as error:  # no matplotlib: the run itself succeeded
             trainer.say(f"no loss plot: {error}")
-    trainer.say(f"saved {model_path}" + (f" and {plot_path}" if plot_path else ""))
+    if writes:
+        trainer.say(f"saved {model_path}" + (f" and {plot_path}" if plot_path else ""))
     return RunResult(model, out, trainer.step, trainer.epoch, trainer.lr, final, model_path, plot_path,
                      list(history), history.validation, compile_seconds, history.best_epoch, history.stopped_early)
 
