@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from aerann import LanguageModel
+from aerann.backend import compiler
 from aerann.data.text import SENTENCE_END, SENTENCE_START, UNKNOWN_TOKEN, Vocabulary
 from aerann.data.word_vectors import read_word_vectors
 
@@ -116,7 +117,14 @@ def test_tied_embeddings_share_one_matrix_between_input_and_output(tmp_path):
     np.testing.assert_allclose(loaded.predict_proba(X)[0], lm.predict_proba(X)[0], rtol=1e-12)
 
 
-def test_the_tied_models_loss_and_gradient_use_the_embedding_at_both_ends():
+@pytest.fixture(params=["c", "jax"])
+def backend(request):
+    """Each backend in turn: everything the test compiles is compiled for it."""
+    with compiler.backend(request.param):
+        yield request.param
+
+
+def test_the_tied_models_loss_and_gradient_use_the_embedding_at_both_ends(backend):
     lm = model(tie_embeddings=True)
     rng = np.random.default_rng(0)
     for shared in lm.params.values():

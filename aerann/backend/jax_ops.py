@@ -236,15 +236,26 @@ def jax_funcify_subtensor(op, node=None, **kwargs):
 def jax_funcify_inc_subtensor(op, node=None, **kwargs):
     """``IncSubtensor``/``AdvancedIncSubtensor1`` with trace-time-concrete slices."""
     import jax.numpy as jnp
-    from aesara.tensor.subtensor import indices_from_subtensor
+    from aesara.tensor.subtensor import AdvancedIncSubtensor1, indices_from_subtensor
 
     idx_list = getattr(op, "idx_list", None)
     set_instead_of_inc = getattr(op, "set_instead_of_inc", False)
 
     def inc_subtensor(x, y, *index_inputs):
         indices = _static_slices(indices_from_subtensor(index_inputs, idx_list))
-        # x may be a constant of the graph (the zeros a gradient starts from): a NumPy array, without .at
-        target = jnp.asarray(x).at[indices[0] if len(indices) == 1 else indices]
+        index = indices[0] if len(indices) == 1 else indices
+        if all(_is_concrete(value) for value in (x, y, *index_inputs)):
+            # Known while JAX traces (a shape being assembled, say): computed in NumPy, so that it stays
+            # concrete for the sizes that depend on it (a JAX operation would be staged out as traced).
+            result = np.array(x, copy=True)
+            if set_instead_of_inc:
+                result[index] = y
+            elif isinstance(op, AdvancedIncSubtensor1):
+                np.add.at(result, index, y)
+            else:
+                result[index] += y
+            return result
+        target = jnp.asarray(x).at[index]
         return target.set(y) if set_instead_of_inc else target.add(y)
 
     return inc_subtensor
