@@ -12,7 +12,6 @@ import re
 import socket
 import subprocess
 import sys
-from pathlib import Path
 
 import aesara
 import numpy as np
@@ -24,7 +23,21 @@ from aerann.cli import main
 from aerann.models import LanguageModel
 from aerann.training import run
 
-import distributed_run
+VOCAB = 7
+TOKENS = np.random.default_rng(0).integers(VOCAB, size=240)
+COLUMNS, BPTT = 6, 5  # six columns do not divide over four devices: two all-padding columns are added
+
+
+def stream_model():
+    """A GRU-under-LSTM language model with recurrent dropout, for the stream runs."""
+    return LanguageModel(VOCAB, 3, layers=[("gru", 4), ("lstm", 3)], seed=1, recurrent_dropout=0.2)
+
+
+def train_stream(lm, out, epochs, devices, resume=False, callback=None):
+    """Stream training in the run folder ``out`` on ``devices`` devices (a checkpoint every 7 steps)."""
+    return run.train_stream(lm, TOKENS, out, bptt=BPTT, batch_size=COLUMNS, epochs=epochs, optimizer="adam",
+                            learning_rate=0.05, devices=devices, resume=resume, checkpoint_every=7,
+                            plot_loss=False, verbose=False, progress=False, callback=callback)
 
 @pytest.fixture(autouse=True)
 def on_jax():
@@ -34,7 +47,7 @@ def on_jax():
 
 def sentences(count=13, seed=0):
     rng = np.random.default_rng(seed)
-    X = [rng.integers(distributed_run.VOCAB, size=rng.integers(2, 7)) for _ in range(count)]
+    X = [rng.integers(VOCAB, size=rng.integers(2, 7)) for _ in range(count)]
     return X, [np.roll(x, -1) for x in X]
 
 
@@ -60,7 +73,7 @@ def spread(value):
 def tagged():
     """One model (GRU under LSTM, dropout on every layer) and its initial parameters, for every fit below."""
     with compiler.backend("jax"):
-        model = LanguageModel(distributed_run.VOCAB, 3, layers=[("gru", 4), ("lstm", 3)], seed=1, dropout=0.2,
+        model = LanguageModel(VOCAB, 3, layers=[("gru", 4), ("lstm", 3)], seed=1, dropout=0.2,
                               recurrent_dropout=0.2)
     return model, model.parameter_values()
 
@@ -100,28 +113,32 @@ def test_fit_on_four_devices_gives_the_parameters_of_one(tagged, placed):
 def test_float32_on_four_devices_equals_one_device():
     X, Y = sentences(9, seed=1)
     with aesara.config.change_flags(floatX="float32"):
-        model = LanguageModel(distributed_run.VOCAB, 3, layers=[("elman", 4)], seed=2)
+        model = LanguageModel(VOCAB, 3, layers=[("elman", 4)], seed=2)
         initial = model.parameter_values()
-        model.fit(X, Y, epochs=2, batch_size=5, learning_rate=0.1)
-        expected = model.parameter_values()
-        fresh(model, initial).fit(X, Y, epochs=2, batch_size=5, learning_rate=0.1, devices="all")
-        assert model.params["output.W"].get_value().dtype == np.float32
-        assert_same_parameters(expected, model.parameter_values(), 1e-5)
+        for train in (lambda **d: model.fit(X, Y, epochs=2, batch_size=5, learning_rate=0.1, **d),
+                      lambda **d: model.fit_stream(TOKENS, bptt=BPTT, batch_size=COLUMNS, learning_rate=0.1, **d)):
+            train()
+            expected = model.parameter_values()
+            fresh(model, initial)
+            train(devices="all")
+            assert model.params["output.W"].get_value().dtype == np.float32
+            assert_same_parameters(expected, model.parameter_values(), 1e-5)
+            fresh(model, initial)
 
 
 @pytest.fixture(scope="module")
 def streamed():
     with compiler.backend("jax"):
-        model = distributed_run.model()
+        model = stream_model()
     return model, model.parameter_values()
 
 
 def test_fit_stream_on_four_devices_carries_sharded_states_and_gives_the_parameters_of_one(streamed, placed):
     model, initial = streamed
-    options = dict(bptt=distributed_run.BPTT, batch_size=distributed_run.COLUMNS, epochs=2, learning_rate=0.05)
-    one = fresh(model, initial).fit_stream(distributed_run.TOKENS, **options)
+    options = dict(bptt=BPTT, batch_size=COLUMNS, epochs=2, learning_rate=0.05)
+    one = fresh(model, initial).fit_stream(TOKENS, **options)
     expected = model.parameter_values()
-    four = fresh(model, initial).fit_stream(distributed_run.TOKENS, devices=4, **options)
+    four = fresh(model, initial).fit_stream(TOKENS, devices=4, **options)
     assert_same_parameters(expected, model.parameter_values(), 1e-10)
     assert [r["loss"] for r in four] == pytest.approx([r["loss"] for r in one], rel=1e-10)
     # the carried states of the GRU (h) and the LSTM (h, c), 6 columns widened to 8, split along the batch
@@ -135,7 +152,7 @@ class Crash(Exception):
 
 def test_a_stream_run_on_four_devices_resumes_on_one_and_ends_as_one_never_stopped(streamed, tmp_path):
     model, initial = streamed
-    distributed_run.train(fresh(model, initial), tmp_path / "whole", epochs=2, devices=None)
+    train_stream(fresh(model, initial), tmp_path / "whole", epochs=2, devices=None)
     expected = model.parameter_values()
 
     def crash(trainer, loss):
@@ -143,13 +160,13 @@ def test_a_stream_run_on_four_devices_resumes_on_one_and_ends_as_one_never_stopp
             raise Crash
 
     with pytest.raises(Crash):
-        distributed_run.train(fresh(model, initial), tmp_path / "cut", epochs=2, devices=4, callback=crash)
+        train_stream(fresh(model, initial), tmp_path / "cut", epochs=2, devices=4, callback=crash)
     checkpoint = run.latest_checkpoint(tmp_path / "cut")
     # step 7, in the middle of the first epoch: the carried states of the six real columns, not the padding
     assert checkpoint.training["step"] == 7
-    assert checkpoint.arrays["stream/0"].shape == (distributed_run.COLUMNS, 4)
+    assert checkpoint.arrays["stream/0"].shape == (COLUMNS, 4)
     assert np.any(checkpoint.arrays["stream/0"])
-    distributed_run.train(fresh(model, initial), tmp_path / "cut", epochs=2, devices=None, resume=True)
+    train_stream(fresh(model, initial), tmp_path / "cut", epochs=2, devices=None, resume=True)
     assert_same_parameters(expected, model.parameter_values(), 1e-10)
 
 
@@ -159,48 +176,50 @@ def free_port():
         return s.getsockname()[1]
 
 
+TINY = ["train", "--corpus", "agreement", "--sentences", "40", "--vocab", "20", "--hidden", "3", "--embed", "3",
+        "--epochs", "1", "--batch-size", "6", "--float64", "--no-plot", "--checkpoint-every", "5"]
+
+
 @pytest.mark.slow
-def test_two_processes_train_as_one_run_equal_to_one_process(streamed, tmp_path):
+def test_two_processes_of_the_command_train_as_one_run_equal_to_one_process(tmp_path):
     """Two processes with two CPU devices each (JAX's Gloo collectives) against one process with four."""
-    model, initial = streamed
-    distributed_run.train(fresh(model, initial), tmp_path / "one", epochs=2, devices=4)
-    expected = model.parameter_values()
+    options = [*TINY, "--sentences", "80", "--stream", "--bptt", "5", "--recurrent-dropout", "0.2", "--backend", "jax"]
+    one = tmp_path / "one"
+    assert main([*options, "--devices", "4", "--out", str(one)]) == 0
     address = f"127.0.0.1:{free_port()}"
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2",
-               PYTHONPATH=os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]))
-    out = tmp_path / "two"
-    processes = [subprocess.Popen([sys.executable, distributed_run.__file__, address, "2", str(i), str(out)],
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    two = tmp_path / "two"
+    processes = [subprocess.Popen([sys.executable, "-m", "aerann.cli", *options, "--devices", "all", "--coordinator",
+                                   address, "--num-processes", "2", "--process-id", str(i), "--out", str(two)],
                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                  for i in range(2)]
     logs = [p.communicate(timeout=300)[0] for p in processes]
     assert [p.returncode for p in processes] == [0, 0], "\n".join(logs)
-    trained = LanguageModel.load(out / run.MODEL_FILE).parameter_values()
-    assert_same_parameters(expected, trained, 1e-10)
-    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in (tmp_path / "one").iterdir())
+    trained = LanguageModel.load(two / run.MODEL_FILE).parameter_values()
+    assert_same_parameters(LanguageModel.load(one / run.MODEL_FILE).parameter_values(), trained, 1e-10)
+    # one run folder, written by process 0 alone: the files of the one-process run, checkpoints included
+    assert sorted(p.name for p in two.iterdir()) == sorted(p.name for p in one.iterdir())
+    assert [p.name for p in run.checkpoints(two)] == [p.name for p in run.checkpoints(one)]
+    assert "saved" in logs[0] and "saved" not in logs[1]
 
 
-def test_the_command_trains_on_four_devices_and_refuses_devices_on_the_c_backend(tmp_path, capsys):
-    tiny = ["--corpus", "agreement", "--sentences", "40", "--vocab", "20", "--hidden", "3", "--embed", "3", "--epochs", "1",
-            "--batch-size", "3", "--float64", "--no-plot"]
-    out = tmp_path / "run"
-    assert main(["train", *tiny, "--backend", "jax", "--devices", "4", "--out", str(out)]) == 0
-    assert (out / run.MODEL_FILE).is_file()
+def test_the_command_refuses_bad_devices_and_processes_and_writes_nothing(tmp_path, capsys):
     with compiler.backend("c"):
-        assert main(["train", *tiny, "--devices", "2", "--out", str(tmp_path / "c")]) == 1
+        assert main([*TINY, "--devices", "2", "--out", str(tmp_path / "c")]) == 1
     assert "--devices (data-parallel training) needs the JAX backend" in capsys.readouterr().err
     assert not (tmp_path / "c").exists()
     for bad, message in (("0", "--devices must be positive, got 0"), ("9", "--devices=9, but JAX sees only 4")):
-        assert main(["train", *tiny, "--backend", "jax", "--devices", bad, "--out", str(tmp_path / bad)]) == 1
+        assert main([*TINY, "--backend", "jax", "--devices", bad, "--out", str(tmp_path / bad)]) == 1
         assert message in capsys.readouterr().err
         assert not (tmp_path / bad).exists()
-    assert main(["train", *tiny, "--backend", "jax", "--devices", "two", "--out", str(tmp_path / "two")]) == 2
+    assert main([*TINY, "--backend", "jax", "--devices", "two", "--out", str(tmp_path / "two")]) == 2
     assert "expected a positive integer or 'all', got 'two'" in capsys.readouterr().err
     for bad, message in ((["--coordinator", "127.0.0.1:1"], "needs all of --coordinator HOST:PORT"),
                          (["--coordinator", "nowhere", "--num-processes", "2", "--process-id", "0"],
                           "the coordinator must be HOST:PORT"),
                          (["--coordinator", "127.0.0.1:1", "--num-processes", "2", "--process-id", "2"],
                           "--process-id must be in [0, 2)")):
-        assert main(["train", *tiny, "--backend", "jax", *bad, "--out", str(tmp_path / "p")]) == 1
+        assert main([*TINY, "--backend", "jax", *bad, "--out", str(tmp_path / "p")]) == 1
         assert message in capsys.readouterr().err
         assert not (tmp_path / "p").exists()
 
