@@ -16,6 +16,7 @@ _memory.keep_freed_memory()
 
 from aerann.backend import broadcast_shapes as _broadcast_shapes  # noqa: E402
 from aerann.backend import composite_pickles as _composite_pickles  # noqa: E402
+from aerann.backend import constant_folding as _constant_folding  # noqa: E402
 from aerann.backend import march_flags as _march_flags  # noqa: E402
 from aerann.backend import parallel_compiles as _parallel_compiles  # noqa: E402
 from aerann.backend import precompiled_headers as _precompiled_headers  # noqa: E402
@@ -27,6 +28,7 @@ _precompiled_headers.install()
 _parallel_compiles.install()
 _composite_pickles.install()
 _march_flags.install()
+_constant_folding.install()
 
 from aerann import units  # noqa: E402
 from aerann.backend.compiler import get_backend, set_backend  # noqa: E402

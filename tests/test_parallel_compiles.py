@@ -1,7 +1,12 @@
 """New C modules are compiled before Aesara's compile lock is taken, then stored in its cache as
-Aesara stores them; a module another process stored meanwhile wins over the private build."""
+Aesara stores them; a module another process stored meanwhile wins over the private build, and a
+module another process is building is waited for instead of built twice."""
 
 import os
+import socket
+import subprocess
+import sys
+import threading
 import time
 
 import aerann  # noqa: F401
@@ -112,9 +117,59 @@ def test_a_new_functions_modules_are_built_side_by_side_before_linking_and_then_
     f = compiler.function([x], [kernel(y) for kernel in kernels])
     built = len(gcc_calls)
     assert built >= 3 and all(name != "MainThread" for name in threads)  # all built ahead, in the pool
-    assert parallel_compiles._ahead["built"] == {}  # every module built ahead was used
     values = np.array([-1.0, 0.5, 2.0])
     inner = np.tanh(values) * constant + np.exp(values)
     for got, function, i in zip(f(values), (np.sin, np.cos, np.exp), (1, 2, 3)):
         np.testing.assert_allclose(got, function(inner) * (constant + i), rtol=1e-12)
     assert parallel_compiles.build_ahead(f.maker.fgraph.toposort()) == [] and len(gcc_calls) == built
+
+
+def claimed_by(pid, key):
+    """The claim file of ``key``'s module, written as process ``pid`` of this host writes it."""
+    path = parallel_compiles._claim_file(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{socket.gethostname()} {pid}")
+    return path
+
+
+def test_a_module_another_process_is_building_is_waited_for_and_not_built_again(gcc_calls):
+    x, y, constant = never_compiled_before()
+    linker = CLinker().accept(FunctionGraph([x], [y]))
+    key = linker.cmodule_key()
+    cache = get_module_cache(aesara.config.compiledir)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    claim = claimed_by(other.pid, key)
+    stored = []
+
+    def the_other_process_builds_it():
+        time.sleep(1.0)
+        stored.append(parallel_compiles._aesaras(cache, key, CLinker().accept(FunctionGraph([x], [y]))))
+        claim.unlink()
+
+    builder = threading.Thread(target=the_other_process_builds_it)
+    try:
+        assert not parallel_compiles.claim(key)
+        started = time.time()
+        builder.start()
+        module = cache.module_from_key(key, linker)
+        waited = time.time() - started
+    finally:
+        other.kill()
+        builder.join()
+    assert waited >= 1.0 and module is stored[0]
+    assert gcc_calls == [True]  # the other process's build alone (Aesara's own, inside the lock)
+    f = aesara.function([x], y)
+    np.testing.assert_allclose(f(np.array([0.5])), np.tanh(0.5) * constant + np.exp(0.5), rtol=1e-12)
+
+
+def test_a_claim_whose_process_is_gone_is_ignored(gcc_calls):
+    x, y, _ = never_compiled_before()
+    linker = CLinker().accept(FunctionGraph([x], [y]))
+    key = linker.cmodule_key()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    claim = claimed_by(gone.pid, key)
+    started = time.time()
+    get_module_cache(aesara.config.compiledir).module_from_key(key, linker)
+    assert time.time() - started < 30 and gcc_calls == [False]  # built here, outside the lock, at once
+    assert not claim.exists()  # released once stored

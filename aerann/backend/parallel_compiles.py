@@ -23,14 +23,30 @@ so their modules were built one gcc at a time, on one core.  While
 :func:`compiling_ahead` is on (``aerann.backend.compiler`` turns it on while
 it builds a function that is not in its cache), the linker first looks up
 the module of every node of the function, and the ones the cache lacks are
-built by one gcc per core; linking then finds them built.  A function's
-modules are known before any is needed, so nothing else changes.
+built by one gcc per core; linking then finds them built.  Each module
+built ahead joins the cache as soon as the pool is done, so nothing else
+changes.
+
+Two processes that need the same new module (two test workers building
+similar models) would both build it, and one build would be thrown away.
+So a process claims a module before building it: a file named by the
+module's key in ``aerann-building`` under the cache folder, holding the
+claiming host and process.  A process that finds a module claimed builds
+the others it needs, and waits for that one when it links it, then loads
+it from the cache.  A claim is held only while its module is built and
+stored, never while waiting for another, so two processes never wait for
+each other; a claim whose process is gone, or older than
+:data:`CLAIM_TIMEOUT` seconds, is ignored, and a module that did not come
+is built by the process that waited.
 """
 
 import contextlib
+import hashlib
 import os
 import shutil
+import socket
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -42,7 +58,8 @@ from aesara.link.vm import VMLinker
 
 _aesaras = ModuleCache.module_from_key
 _aesaras_make_all = VMLinker.make_all
-_ahead = {"on": False, "built": {}}  # module key -> (folder, library file) built ahead of linking
+_ahead = {"on": False}
+CLAIM_TIMEOUT = 600  # seconds after which a claim counts as abandoned
 
 
 class _Built:
@@ -87,22 +104,90 @@ def build(linker, folder: Path) -> str:
     return library
 
 
-def module_from_key(cache, key, lnk):
-    """Aesara's ``ModuleCache.module_from_key``, with a new module compiled before the lock."""
-    if not hasattr(lnk, "get_dynamic_module"):
-        return _aesaras(cache, key, lnk)
+def _claim_file(key) -> Path:
+    name = hashlib.sha256(repr(key).encode()).hexdigest()[:40]
+    return Path(aesara.config.compiledir) / "aerann-building" / name
+
+
+def _claim_is_live(path: Path) -> bool:
+    """Whether the claim in ``path`` belongs to a process that may still be building its module."""
+    try:
+        host, pid = path.read_text().split()
+        age = time.time() - path.stat().st_mtime
+    except (OSError, ValueError):
+        return False  # gone, or being written this instant
+    if age > CLAIM_TIMEOUT:
+        return False
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):
+        pass
+    return True
+
+
+def claim(key) -> bool:
+    """Claim the module of ``key`` for this process to build; False while another process holds it."""
+    path = _claim_file(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(2):
+        try:
+            descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            if _claim_is_live(path):
+                return False
+            with contextlib.suppress(OSError):
+                path.unlink()  # abandoned: its process is gone
+            continue
+        with os.fdopen(descriptor, "w") as file:
+            file.write(f"{socket.gethostname()} {os.getpid()}")
+        return True
+    return False
+
+
+def release(key) -> None:
+    with contextlib.suppress(OSError):
+        _claim_file(key).unlink()
+
+
+def wait_for_claim(key) -> None:
+    """Return once no live process holds the claim on ``key``'s module."""
+    path = _claim_file(key)
+    while path.exists() and _claim_is_live(path):
+        time.sleep(0.05)
+
+
+def _cached(cache, key, lnk):
     module = cache._get_from_key(key)
     if module is None:
         module = cache._get_from_hash(get_module_hash(lnk.get_src_code(), key), key)
+    return module
+
+
+def module_from_key(cache, key, lnk):
+    """Aesara's ``ModuleCache.module_from_key``, with a new module compiled before the lock, once
+    among the processes that share the cache."""
+    if not hasattr(lnk, "get_dynamic_module"):
+        return _aesaras(cache, key, lnk)
+    module = _cached(cache, key, lnk)
     if module is not None:
         return module
-    built = _ahead["built"].pop(key, None)
-    folder, library = built if built else (Path(tempfile.mkdtemp(prefix="aerann-gcc-")), None)
+    claimed = claim(key)
+    if not claimed:  # another process is building it
+        wait_for_claim(key)
+        module = _cached(cache, key, lnk)
+        if module is not None:
+            return module
+    folder = Path(tempfile.mkdtemp(prefix="aerann-gcc-"))
     try:
-        library = library or build(lnk, folder)
-        return _aesaras(cache, key, _Built(lnk, folder, library))
+        return _aesaras(cache, key, _Built(lnk, folder, build(lnk, folder)))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        if claimed:
+            release(key)
 
 
 def _missing_modules(nodes) -> dict:
@@ -123,25 +208,37 @@ def _missing_modules(nodes) -> dict:
 
 
 def build_ahead(nodes) -> list:
-    """Build the missing C modules of ``nodes``, one gcc per core; returns their keys."""
-    missing = _missing_modules(nodes)
-    if len(missing) < 2:
+    """Build the missing C modules of ``nodes`` that no other process is building, one gcc per core,
+    and store them in the cache; returns their keys."""
+    missing = {key: linker for key, linker in _missing_modules(nodes).items() if claim(key)}
+    if len(missing) < 2:  # one module: linking builds it just as soon
+        for key in missing:
+            release(key)
         return []
 
     def one(item):
         key, linker = item
         folder = Path(tempfile.mkdtemp(prefix="aerann-gcc-"))
         try:
-            return key, folder, build(linker, folder)
+            return key, linker, folder, build(linker, folder)
         except Exception:  # linking builds it again and reports the error where Aesara would
             shutil.rmtree(folder, ignore_errors=True)
+            release(key)
             return None
 
     with ThreadPoolExecutor(min(len(missing), os.cpu_count() or 1)) as pool:
         results = [result for result in pool.map(one, missing.items()) if result]
-    for key, folder, library in results:
-        _ahead["built"][key] = (folder, library)
-    return [key for key, _, _ in results]
+    cache, stored = get_module_cache(), []
+    for key, linker, folder, library in results:
+        try:
+            _aesaras(cache, key, _Built(linker, folder, library))
+            stored.append(key)
+        except Exception:  # as above: linking tries again
+            pass
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+            release(key)
+    return stored
 
 
 def make_all(linker, *args, **kwargs):
@@ -149,14 +246,9 @@ def make_all(linker, *args, **kwargs):
 
     A scan's inner function is linked while its node is, by a make_all of its own, which builds its
     own nodes' modules ahead in the same way."""
-    keys = build_ahead(linker.fgraph.toposort()) if _ahead["on"] and aesara.config.cxx else []
-    try:
-        return _aesaras_make_all(linker, *args, **kwargs)
-    finally:
-        for key in keys:  # built but not used: another process stored the same module first
-            folder, _ = _ahead["built"].pop(key, (None, None))
-            if folder:
-                shutil.rmtree(folder, ignore_errors=True)
+    if _ahead["on"] and aesara.config.cxx:
+        build_ahead(linker.fgraph.toposort())
+    return _aesaras_make_all(linker, *args, **kwargs)
 
 
 @contextlib.contextmanager
