@@ -38,6 +38,13 @@ def never_compiled_before():
     return x, kernel(x), constant
 
 
+def never_compiled_linker():
+    """(x, y, constant, C linker of y, its module key, the module cache) for never_compiled_before's graph."""
+    x, y, constant = never_compiled_before()
+    linker = CLinker().accept(FunctionGraph([x], [y]))
+    return x, y, constant, linker, linker.cmodule_key(), get_module_cache(aesara.config.compiledir)
+
+
 @pytest.fixture
 def gcc_calls(monkeypatch):
     """Whether Aesara's compile lock was held, for each gcc run."""
@@ -53,10 +60,7 @@ def gcc_calls(monkeypatch):
 
 
 def test_gcc_runs_without_the_lock_and_the_module_joins_the_cache(gcc_calls):
-    x, y, constant = never_compiled_before()
-    linker = CLinker().accept(FunctionGraph([x], [y]))
-    key = linker.cmodule_key()
-    cache = get_module_cache(aesara.config.compiledir)
+    x, y, constant, linker, key, cache = never_compiled_linker()
     module = cache.module_from_key(key, linker)
     assert gcc_calls == [False]
     assert module.__file__.startswith(aesara.config.compiledir)
@@ -71,10 +75,7 @@ def test_gcc_runs_without_the_lock_and_the_module_joins_the_cache(gcc_calls):
 
 
 def test_a_module_stored_by_another_process_meanwhile_is_the_one_used(monkeypatch, gcc_calls):
-    x, y, _ = never_compiled_before()
-    linker = CLinker().accept(FunctionGraph([x], [y]))
-    key = linker.cmodule_key()
-    cache = get_module_cache(aesara.config.compiledir)
+    x, y, _, linker, key, cache = never_compiled_linker()
     build = parallel_compiles.build
     stored, folders = [], []
 
@@ -133,10 +134,7 @@ def claimed_by(pid, key):
 
 
 def test_a_module_another_process_is_building_is_waited_for_and_not_built_again(gcc_calls):
-    x, y, constant = never_compiled_before()
-    linker = CLinker().accept(FunctionGraph([x], [y]))
-    key = linker.cmodule_key()
-    cache = get_module_cache(aesara.config.compiledir)
+    x, y, constant, linker, key, cache = never_compiled_linker()
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     claim = claimed_by(other.pid, key)
     stored = []
@@ -163,13 +161,11 @@ def test_a_module_another_process_is_building_is_waited_for_and_not_built_again(
 
 
 def test_a_claim_whose_process_is_gone_is_ignored(gcc_calls):
-    x, y, _ = never_compiled_before()
-    linker = CLinker().accept(FunctionGraph([x], [y]))
-    key = linker.cmodule_key()
+    x, y, _, linker, key, cache = never_compiled_linker()
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     claim = claimed_by(gone.pid, key)
     started = time.time()
-    get_module_cache(aesara.config.compiledir).module_from_key(key, linker)
+    cache.module_from_key(key, linker)
     assert time.time() - started < 30 and gcc_calls == [False]  # built here, outside the lock, at once
     assert not claim.exists()  # released once stored
