@@ -112,12 +112,16 @@ def _claim_file(key) -> Path:
 def _claim_is_live(path: Path) -> bool:
     """Whether the claim in ``path`` belongs to a process that may still be building its module."""
     try:
-        host, pid = path.read_text().split()
         age = time.time() - path.stat().st_mtime
-    except (OSError, ValueError):
-        return False  # gone, or being written this instant
+        text = path.read_text()
+    except OSError:
+        return False  # released
     if age > CLAIM_TIMEOUT:
         return False
+    try:
+        host, pid = text.split()
+    except ValueError:
+        return age < 5  # being written this instant
     if host != socket.gethostname():
         return True
     try:
