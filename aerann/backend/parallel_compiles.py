@@ -165,6 +165,7 @@ def wait_for_claim(key) -> None:
 
 
 def _cached(cache, key, lnk):
+    """The cache's module of ``key`` (found by its key, or by its source code's hash), or None."""
     module = cache._get_from_key(key)
     if module is None:
         module = cache._get_from_hash(get_module_hash(lnk.get_src_code(), key), key)
@@ -201,9 +202,7 @@ def _missing_modules(nodes) -> dict:
         try:
             linker = CLinker().accept(FunctionGraph(node.inputs, node.outputs))
             key = linker.cmodule_key()
-            if not key or key in missing or cache._get_from_key(key) is not None:
-                continue
-            if cache._get_from_hash(get_module_hash(linker.get_src_code(), key), key) is not None:
+            if not key or key in missing or _cached(cache, key, linker) is not None:
                 continue
         except Exception:  # no C code (a Python op, a scan): Aesara links it its own way
             continue
