@@ -5,6 +5,7 @@ import logging
 import os
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import aesara
@@ -82,6 +83,16 @@ def test_a_loaded_function_computes_the_same_and_updates_the_callers_shared_vari
     np.testing.assert_array_equal(W.get_value(), 0.5 * np.eye(3))  # the first one's untouched
     other_W.set_value(np.zeros((3, 3)))
     assert not np.allclose(loaded(x), expected)  # it reads the W it was loaded for
+
+
+def test_an_entry_holds_neither_the_shared_values_nor_where_the_variables_were_created(cache):
+    inputs, outputs, updates, W = recurrence()
+    W.set_value(np.full((3, 3), 0.123456789))
+    compiler.function(inputs, outputs, updates=updates)
+    (entry,) = cache.glob("*.pkl.z")
+    pickled = zlib.decompress(entry.read_bytes())
+    assert W.get_value().tobytes() not in pickled
+    assert Path(__file__).name.encode() not in pickled  # Aesara's creation tracebacks name this file
 
 
 def test_an_unreadable_entry_is_removed_and_the_function_compiled_again(cache, caplog):

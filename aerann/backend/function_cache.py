@@ -35,6 +35,7 @@ turns the cache off.  Each backend (C, JAX) has its own entries.  An entry that 
 function is compiled again.
 """
 
+import copyreg
 import hashlib
 import io
 import logging
@@ -61,7 +62,7 @@ import aerann
 from aerann.data.files import write_atomic
 
 _log = logging.getLogger(__name__)
-FORMAT = 1  # of an entry; part of every key
+FORMAT = 2  # of an entry; part of every key
 loaded = 0  # functions this process loaded instead of compiling
 
 
@@ -245,9 +246,31 @@ def _tag_without_trace(tag_type, state):
     return tag
 
 
+def _reduce_tag(tag):
+    return _tag_without_trace, (type(tag), {k: v for k, v in tag.__dict__.items() if k != "trace"})
+
+
+def _shared_reference(kind, index):
+    """Stands in the pickle for the caller's shared variable or container ``index``; the
+    unpickler resolves it (see :meth:`_Unpickler.find_class`), so this is never called."""
+    raise pickle.UnpicklingError("a shared-variable reference outside aerann's function cache")
+
+
+def _subclasses(cls):
+    found = {cls}
+    for subclass in cls.__subclasses__():
+        found |= _subclasses(subclass)
+    return found
+
+
 class _Pickler(pickle.Pickler):
     """Pickles a function's maker with its shared variables (and their containers) as references,
-    and without the creation tracebacks that Aesara keeps on every variable."""
+    and without the creation tracebacks that Aesara keeps on every variable.
+
+    Both go through ``dispatch_table``, which the pickler consults by exact type in C, and not
+    through ``persistent_id`` or ``reducer_override``, which it would call in Python for each
+    of the hundreds of thousands of objects in a stacked model's maker.
+    """
 
     def __init__(self, file, shared):
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
@@ -255,15 +278,15 @@ class _Pickler(pickle.Pickler):
         for index, variable in enumerate(shared):
             self._references[id(variable)] = ("shared", index)
             self._references[id(variable.container)] = ("container", index)
+        self.dispatch_table = copyreg.dispatch_table.copy()
+        self.dispatch_table.update((tag_type, _reduce_tag) for tag_type in _subclasses(Scratchpad))
+        for variable in shared:
+            self.dispatch_table[type(variable)] = self.dispatch_table[type(variable.container)] = self._reduce_shared
 
-    def persistent_id(self, obj):
-        return self._references.get(id(obj))
-
-    def reducer_override(self, obj):
-        if isinstance(obj, Scratchpad) and "trace" in obj.__dict__:
-            state = {k: v for k, v in obj.__dict__.items() if k != "trace"}
-            return _tag_without_trace, (type(obj), state)
-        return NotImplemented
+    def _reduce_shared(self, obj):
+        reference = self._references.get(id(obj))
+        # another variable of a shared type (a clone holding one of the containers) by value
+        return obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL) if reference is None else (_shared_reference, reference)
 
 
 class _Unpickler(pickle.Unpickler):
@@ -271,8 +294,12 @@ class _Unpickler(pickle.Unpickler):
         super().__init__(file)
         self._shared = shared
 
-    def persistent_load(self, reference):
-        kind, index = reference
+    def find_class(self, module, name):
+        if module == __name__ and name == _shared_reference.__name__:
+            return self._resolve
+        return super().find_class(module, name)
+
+    def _resolve(self, kind, index):
         return self._shared[index] if kind == "shared" else self._shared[index].container
 
 
