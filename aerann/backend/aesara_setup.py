@@ -15,7 +15,9 @@ this process may use, less the load average of the last minute, at least
 one), or the count ``AERANN_BLAS_THREADS`` names.  A recurrent step is a
 chain of small products: on an idle machine two threads were faster, but on
 a busy one waking BLAS threads that then wait for a core cost 4x on the
-tutorial step (docs/benchmarks.md has the figures).  NumPy's own BLAS is not affected.  On numpy >= 2 (the lent GPU machines) it
+tutorial step (docs/benchmarks.md has the figures).  A function whose Ops
+run threads of their own calls it on one thread whatever the count
+(:mod:`aerann.backend.own_threads`).  NumPy's own BLAS is not affected.  On numpy >= 2 (the lent GPU machines) it
 also restores ``numpy.obj2sctype``, which Aesara 2.9 still calls.
 """
 

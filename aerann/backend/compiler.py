@@ -35,7 +35,7 @@ from aesara.graph.rewriting.basic import node_rewriter
 from aesara.tensor.rewriting.subtensor import local_subtensor_merge
 from aesara.tensor.subtensor import Subtensor
 
-from aerann.backend import function_cache, parallel_compiles, parameters
+from aerann.backend import function_cache, own_threads, parallel_compiles, parameters
 
 BACKENDS = ("c", "jax")
 _state = {"backend": None}
@@ -139,4 +139,6 @@ def function(inputs, outputs, updates=None, givens=None, name=None, **kwargs):
         if key:
             function_cache.store(key, compiled, shared)
     compiled.name = name
+    if get_backend() == "c":
+        own_threads.for_own_threads(compiled)
     return parameters.place_shared_values(compiled, get_backend())

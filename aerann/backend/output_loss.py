@@ -103,6 +103,7 @@ class OutputCrossEntropy(Op):
     and, with ``gradients``, its gradients with respect to R and W."""
 
     __props__ = ("gradients",)
+    runs_own_threads = True  # see aerann.backend.own_threads
 
     def __init__(self, gradients=True):
         self.gradients = bool(gradients)
