@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from aerann.backend import aesara_setup
 from aerann.cli import bench
 
 
@@ -99,3 +100,16 @@ def test_interleaved_timing_rotates_which_candidate_runs_first_and_times_each_ca
     timed = calls[3:]  # after one warm-up call each
     assert [timed[i] for i in range(0, len(timed), 6)] == ["a", "b", "c"]
     assert sorted(timed) == sorted("abc" * 6)
+
+
+@pytest.mark.skipif(aesara_setup.scipy_openblas() is None, reason="no OpenBLAS in SciPy's wheel")
+def test_the_machine_line_names_the_openblas_kernels_and_those_a_forced_choice_replaced(monkeypatch):
+    library = aesara_setup.scipy_openblas()
+    running = f"{bench._corename_of(str(library))} kernels"
+    assert running != "unknown kernels"
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    forced = bench.openblas_kernels(library)
+    assert forced.startswith(f"{running} (OPENBLAS_CORETYPE=Haswell; without it OpenBLAS picks ")
+    assert forced.removeprefix(running).split("picks ")[1].removesuffix(" here)") not in ("", "unknown")
+    monkeypatch.delenv("OPENBLAS_CORETYPE")
+    assert bench.openblas_kernels(library) == running

@@ -35,6 +35,7 @@ import datetime
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 
@@ -443,6 +444,29 @@ def report_generation(times, vocab, hidden) -> list[str]:
     return []
 
 
+def _corename_of(library: str) -> str:
+    openblas = ctypes.CDLL(library)
+    corename = getattr(openblas, "openblas_get_corename", None)
+    if corename is None:
+        return "unknown"
+    corename.restype = ctypes.c_char_p
+    return corename().decode()
+
+
+def openblas_kernels(library) -> str:
+    """Which kernels the OpenBLAS at ``library`` runs; where ``OPENBLAS_CORETYPE`` chose them, also the
+    ones it detects for this CPU on its own (found in a process without that variable)."""
+    kernels = f"{_corename_of(str(library))} kernels"
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    if not forced:
+        return kernels
+    code = f"from aerann.cli.bench import _corename_of; print(_corename_of({str(library)!r}))"
+    environment = {name: value for name, value in os.environ.items() if name != "OPENBLAS_CORETYPE"}
+    detected = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True,
+                              timeout=120).stdout.strip() or "unknown"
+    return f"{kernels} (OPENBLAS_CORETYPE={forced}; without it OpenBLAS picks {detected} here)"
+
+
 def describe_machine() -> None:
     torch = _torch()
     cpu = platform.processor() or platform.machine()
@@ -456,7 +480,7 @@ def describe_machine() -> None:
     library = aesara_setup.scipy_openblas()
     if aesara.config.blas__ldflags and library:
         threads = ctypes.CDLL(str(library)).openblas_get_num_threads()
-        blas = f"BLAS {library.name}, {threads} thread{'s' if threads > 1 else ''}"
+        blas = f"BLAS {library.name}, {threads} thread{'s' if threads > 1 else ''}, {openblas_kernels(library)}"
     else:
         blas = f"blas__ldflags={aesara.config.blas__ldflags!r}"
     print(
