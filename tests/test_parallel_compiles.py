@@ -125,6 +125,17 @@ def test_a_new_functions_modules_are_built_side_by_side_before_linking_and_then_
     assert parallel_compiles.build_ahead(f.maker.fgraph.toposort()) == [] and len(gcc_calls) == built
 
 
+def test_nodes_of_different_keys_and_the_same_source_are_built_once():
+    _, _, constant = never_compiled_before()
+    s = aes.float64()
+    kernel = Elemwise(aes.Composite([s], [aes.sinh(s) * constant]))
+    nodes = [kernel(at.tensor("float64", shape=(size,))).owner for size in (3, 4)]
+    linkers = [CLinker().accept(FunctionGraph(node.inputs, node.outputs)) for node in nodes]
+    keys = [linker.cmodule_key() for linker in linkers]
+    assert keys[0] != keys[1] and linkers[0].get_src_code() == linkers[1].get_src_code()
+    assert len(parallel_compiles._missing_modules(nodes)) == 1
+
+
 def claimed_by(pid, key):
     """The claim file of ``key``'s module, written as process ``pid`` of this host writes it."""
     path = parallel_compiles._claim_file(key)

@@ -56,6 +56,8 @@ from aesara.link.c.basic import CLinker, get_module_cache
 from aesara.link.c.cmodule import dlimport, get_module_hash, ModuleCache
 from aesara.link.vm import VMLinker
 
+from aerann.backend import python_thunks
+
 _aesaras = ModuleCache.module_from_key
 _aesaras_make_all = VMLinker.make_all
 _ahead = {"on": False}
@@ -196,17 +198,24 @@ def module_from_key(cache, key, lnk):
 
 
 def _missing_modules(nodes) -> dict:
-    """{module key: C linker} of the nodes whose C module neither the cache nor an earlier node has."""
-    cache, missing = get_module_cache(), {}
+    """{module key: C linker} of the nodes whose C module neither the cache nor an earlier node has.
+
+    Nodes of different keys often have the same source (the key also names the node's
+    constants and the compiler's settings that leave the code alone); Aesara stores such a
+    module once and finds it by its source's hash, so one of them is built."""
+    cache, missing, sources = get_module_cache(), {}, set()
     for node in nodes:
         try:
             linker = CLinker().accept(FunctionGraph(node.inputs, node.outputs))
             key = linker.cmodule_key()
             if not key or key in missing or _cached(cache, key, linker) is not None:
                 continue
+            source = get_module_hash(linker.get_src_code(), key)
         except Exception:  # no C code (a Python op, a scan): Aesara links it its own way
             continue
-        missing[key] = linker
+        if source not in sources:
+            sources.add(source)
+            missing[key] = linker
     return missing
 
 
@@ -250,7 +259,7 @@ def make_all(linker, *args, **kwargs):
     A scan's inner function is linked while its node is, by a make_all of its own, which builds its
     own nodes' modules ahead in the same way."""
     if _ahead["on"] and aesara.config.cxx:
-        build_ahead(linker.fgraph.toposort())
+        build_ahead([node for node in linker.fgraph.toposort() if not python_thunks.runs_in_python(node)])
     return _aesaras_make_all(linker, *args, **kwargs)
 
 
