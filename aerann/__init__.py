@@ -20,12 +20,14 @@ from aerann.backend import constant_folding as _constant_folding  # noqa: E402
 from aerann.backend import march_flags as _march_flags  # noqa: E402
 from aerann.backend import parallel_compiles as _parallel_compiles  # noqa: E402
 from aerann.backend import precompiled_headers as _precompiled_headers  # noqa: E402
+from aerann.backend import python_thunks as _python_thunks  # noqa: E402
 from aerann.backend import static_shapes as _static_shapes  # noqa: E402
 
 _static_shapes.install()
 _broadcast_shapes.install()
 _precompiled_headers.install()
 _parallel_compiles.install()
+_python_thunks.install()
 _composite_pickles.install()
 _march_flags.install()
 _constant_folding.install()

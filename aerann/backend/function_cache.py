@@ -62,7 +62,7 @@ import aerann
 from aerann.data.files import write_atomic
 
 _log = logging.getLogger(__name__)
-FORMAT = 2  # of an entry; part of every key
+FORMAT = 3  # of an entry; part of every key
 loaded = 0  # functions this process loaded instead of compiling
 
 
