@@ -19,6 +19,7 @@ from aesara.compile import compilelock
 from aesara.graph.fg import FunctionGraph
 from aesara.link.c.basic import CLinker
 from aesara.link.c.cmodule import GCC_compiler, get_module_cache
+from aesara.scan.op import Scan
 from aesara.tensor.elemwise import Elemwise
 
 from aerann.backend import parallel_compiles
@@ -134,6 +135,24 @@ def test_nodes_of_different_keys_and_the_same_source_are_built_once():
     keys = [linker.cmodule_key() for linker in linkers]
     assert keys[0] != keys[1] and linkers[0].get_src_code() == linkers[1].get_src_code()
     assert len(parallel_compiles._missing_modules(nodes)) == 1
+
+
+def test_aesaras_compiled_loops_are_imported_in_the_pool_where_a_process_lacks_them(monkeypatch):
+    x = at.dvector("x")
+    total, _ = aesara.scan(lambda value, carried: carried + value, sequences=[x], outputs_info=[at.zeros(())])
+    f = aesara.function([x], total[-1])
+    imported = []
+    monkeypatch.setattr(parallel_compiles, "_import",
+                        lambda module: imported.append((module, threading.current_thread().name)))
+    monkeypatch.delitem(sys.modules, "aesara.scan.scan_perform_ext", raising=False)
+    monkeypatch.delitem(sys.modules, "aesara.link.c.cvm", raising=False)
+    parallel_compiles.build_ahead(f.maker.fgraph.toposort())
+    assert sorted(module for module, _ in imported) == ["aesara.link.c.cvm", "aesara.scan.scan_perform_ext"]
+    assert all(thread != "MainThread" for _, thread in imported)
+    imported.clear()
+    monkeypatch.delitem(sys.modules, "aesara.link.c.cvm", raising=False)
+    parallel_compiles.build_ahead([node for node in f.maker.fgraph.toposort() if not isinstance(node.op, Scan)])
+    assert [module for module, _ in imported] == ["aesara.link.c.cvm"]  # no scan, no scan loop
 
 
 def claimed_by(pid, key):

@@ -42,9 +42,11 @@ is built by the process that waited.
 
 import contextlib
 import hashlib
+import importlib
 import os
 import shutil
 import socket
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -55,6 +57,7 @@ from aesara.graph.fg import FunctionGraph
 from aesara.link.c.basic import CLinker, get_module_cache
 from aesara.link.c.cmodule import dlimport, get_module_hash, ModuleCache
 from aesara.link.vm import VMLinker
+from aesara.scan.op import Scan
 
 from aerann.backend import python_thunks
 
@@ -219,11 +222,33 @@ def _missing_modules(nodes) -> dict:
     return missing
 
 
+def _import(module: str):
+    """Import one of Aesara's compiled loops, which it builds with gcc on its first import in a cache."""
+    try:
+        importlib.import_module(module)
+    except Exception:  # Aesara falls back to its Python loop where it imports it, and says why
+        pass
+
+
+def _loops_to_build(nodes) -> list:
+    """Aesara's compiled loops that ``nodes`` need and this process has not imported: the VM's,
+    and the scan's where there is a scan."""
+    loops = ["aesara.link.c.cvm"]
+    if any(isinstance(node.op, Scan) for node in nodes):
+        loops.append("aesara.scan.scan_perform_ext")
+    return [module for module in loops if module not in sys.modules]
+
+
 def build_ahead(nodes) -> list:
     """Build the missing C modules of ``nodes`` that no other process is building, one gcc per core,
-    and store them in the cache; returns their keys."""
+    and store them in the cache; returns their keys.
+
+    A function also needs Aesara's compiled loops (the VM's, and the scan's), which their first
+    import on a machine builds: a few seconds of gcc on one core, while the function is linked.
+    Those imports run in the pool beside the modules."""
     missing = {key: linker for key, linker in _missing_modules(nodes).items() if claim(key)}
-    if len(missing) < 2:  # one module: linking builds it just as soon
+    loops = _loops_to_build(nodes)
+    if len(missing) < 2 and not loops:  # one module: linking builds it just as soon
         for key in missing:
             release(key)
         return []
@@ -238,7 +263,9 @@ def build_ahead(nodes) -> list:
             release(key)
             return None
 
-    with ThreadPoolExecutor(min(len(missing), os.cpu_count() or 1)) as pool:
+    with ThreadPoolExecutor(max(1, min(len(missing) + len(loops), os.cpu_count() or 1))) as pool:
+        for module in loops:
+            pool.submit(_import, module)
         results = [result for result in pool.map(one, missing.items()) if result]
     cache, stored = get_module_cache(), []
     for key, linker, folder, library in results:
