@@ -113,3 +113,13 @@ def test_the_machine_line_names_the_openblas_kernels_and_those_a_forced_choice_r
     assert forced.removeprefix(running).split("picks ")[1].removesuffix(" here)") not in ("", "unknown")
     monkeypatch.delenv("OPENBLAS_CORETYPE")
     assert bench.openblas_kernels(library) == running
+
+
+def test_a_build_over_its_target_is_reported_as_missed(monkeypatch, capsys):
+    ticks = iter([0.0, 12.5, 20.0, 21.0])
+    monkeypatch.setattr(bench, "clock", lambda: next(ticks))
+    monkeypatch.setattr(bench, "slow_builds", [])
+    assert bench._timed_build("elman step", lambda: "built", target=10.0) == "built"
+    assert bench._timed_build("gru step", lambda: "built", target=10.0) == "built"
+    assert bench.slow_builds == ["elman step built in 12.5 s (target at most 10 s)"]
+    assert "compile: gru step built in 1.0 s" in capsys.readouterr().out

@@ -61,6 +61,8 @@ GATES = {"elman": 1, "gru": 3, "lstm": 4}
 STEP_TARGET_VS_NUMPY = 10.0
 STEP_TARGET_VS_TORCH = 0.8  # at most this fraction of PyTorch's time
 THROUGHPUT_TARGETS = {"elman": 1.2, "gru": 1.2, "lstm": 1.0}  # at least these multiples of PyTorch's tokens/s
+COMPILE_TARGET = 10.0  # seconds, at most, to build a language model's training step
+slow_builds = []  # the builds of this run that missed COMPILE_TARGET
 PROBE_FRACTION_TARGET = 0.7
 GENERATION_RATIO_TARGET = 16.0  # the longer sentence's time over the shorter's, for 8 times the words
 
@@ -172,11 +174,16 @@ def matmul_probe(size: int, rounds: int) -> float:
     return 2.0 * size**3 / seconds
 
 
-def _timed_build(what: str, build):
+def _timed_build(what: str, build, target=None):
+    """``build()``, printing how long it took; a build over ``target`` seconds joins
+    :data:`slow_builds`."""
     start, loaded = clock(), function_cache.loaded
     result = build()
+    seconds = clock() - start
     how = "loaded from the function cache" if function_cache.loaded > loaded else "built"
-    print(f"  compile: {what} {how} in {clock() - start:.1f} s", flush=True)
+    print(f"  compile: {what} {how} in {seconds:.1f} s", flush=True)
+    if target is not None and seconds > target:
+        slow_builds.append(f"{what} {how} in {seconds:.1f} s (target at most {target:.0f} s)")
     return result
 
 
@@ -321,7 +328,8 @@ def language_model_throughput(vocab, embed, hidden, steps, batch, rounds, calls,
     for row, unit, variant, torch_kind in THROUGHPUT_ROWS:
         with aesara.config.change_flags(floatX="float32"):
             model = LanguageModel(vocab, embed, [(unit, hidden, variant)], seed=0)
-            train = _timed_build(f"{row} language model step (float32)", lambda: model.train_step("sgd"))
+            train = _timed_build(f"{row} language model step (float32)", lambda: model.train_step("sgd"),
+                                 target=COMPILE_TARGET)
         candidates = aerann_variants(lambda: train(X, Y, mask, learning_rate))
         if torch is not None:
             step = torch_language_model_step(torch, torch_kind, vocab, embed, hidden, X, Y, learning_rate)
@@ -522,6 +530,7 @@ def main(argv=None) -> int:
     size = SIZES["quick" if args.quick else "full"]
     describe_machine()
     missed = []
+    slow_builds.clear()
     probe = matmul_probe(size["probe"], size["rounds"])
     print(f"\nMatrix-product probe: float32 {size['probe']}^2 @ {size['probe']}^2 at {probe / 1e9:.1f} GFLOP/s")
     if "step" in args.sections:
@@ -538,6 +547,7 @@ def main(argv=None) -> int:
         sizes = GENERATION["quick" if args.quick else "full"]
         times = generation_times(sizes["vocab"], sizes["hidden"], sizes["lengths"], size["rounds"])
         missed += report_generation(times, sizes["vocab"], sizes["hidden"])
+    missed += slow_builds
     print("\nTargets: " + ("all met" if not missed else "missed:"))
     for line in missed:
         print(f"  - {line}")
