@@ -9,7 +9,7 @@ from aesara.graph.op import Op
 from aerann.backend import aesara_setup, compiler, own_threads
 from aerann.backend.output_loss import output_cross_entropy
 
-openblas = own_threads._aesara_openblas()
+openblas = aesara_setup.aesara_openblas()
 pytestmark = pytest.mark.skipif(openblas is None, reason="Aesara does not use the OpenBLAS aerann links")
 
 

@@ -22,6 +22,7 @@ also restores ``numpy.obj2sctype``, which Aesara 2.9 still calls.
 """
 
 import ctypes
+import functools
 import importlib.util
 import logging
 import os
@@ -91,6 +92,18 @@ def configure() -> None:
     if library is not None:
         logging.getLogger("aesara.tensor.blas").addFilter(_silence_library_name_warning)
         set_blas_threads(library, os.environ.get("AERANN_BLAS_THREADS", "auto"))
+
+
+@functools.cache
+def aesara_openblas():
+    """A handle (``ctypes.CDLL``) to the OpenBLAS Aesara's C code calls when that is the one aerann
+    links (SciPy's), to read and set its threads; None where Aesara uses another BLAS."""
+    import aesara  # after configure(), which must run first
+
+    library = scipy_openblas()
+    if library is None or aesara.config.blas__ldflags != blas_ldflags(library):
+        return None
+    return ctypes.CDLL(str(library))
 
 
 def idle_cores() -> int:

@@ -20,21 +20,7 @@ tutorial's per-sentence step, whose products gain from every core) are left
 as they are.
 """
 
-import ctypes
-import functools
-
-import aesara
-
 from aerann.backend import aesara_setup
-
-
-@functools.cache
-def _aesara_openblas():
-    """The OpenBLAS that aerann links Aesara's C code against (SciPy's), or None if Aesara uses another BLAS."""
-    library = aesara_setup.scipy_openblas()
-    if library is None or aesara.config.blas__ldflags != aesara_setup.blas_ldflags(library):
-        return None
-    return ctypes.CDLL(str(library))
 
 
 def runs_own_threads(function) -> bool:
@@ -65,7 +51,7 @@ class _OneBlasThreadVM:
 
 def for_own_threads(function):
     """Make compiled C ``function`` call Aesara's BLAS on one thread if one of its Ops runs its own threads."""
-    openblas = _aesara_openblas()
+    openblas = aesara_setup.aesara_openblas()
     if openblas is not None and runs_own_threads(function):
         function.vm = _OneBlasThreadVM(function.vm, openblas)
     return function

@@ -152,10 +152,9 @@ def thread_variants(name, step, set_threads, default, cores=None) -> dict:
 
 def aerann_variants(step) -> dict:
     """aerann's ``step`` with Aesara's BLAS at 1 thread and at every core (when that BLAS is linked)."""
-    library = aesara_setup.scipy_openblas()
-    if not (library and aesara.config.blas__ldflags):
+    openblas = aesara_setup.aesara_openblas()
+    if openblas is None:
         return {"aerann/1": step}
-    openblas = ctypes.CDLL(str(library))
     default = openblas.openblas_get_num_threads()
     return thread_variants("aerann", step, openblas.openblas_set_num_threads, default)
 
@@ -485,9 +484,9 @@ def describe_machine() -> None:
         pass
     print(f"aerann {aerann.__version__} CPU benchmark, {datetime.date.today().isoformat()}")
     print(f"  machine: {cpu}, {os.cpu_count()} cores; Python {platform.python_version()}")
-    library = aesara_setup.scipy_openblas()
-    if aesara.config.blas__ldflags and library:
-        threads = ctypes.CDLL(str(library)).openblas_get_num_threads()
+    library, openblas = aesara_setup.scipy_openblas(), aesara_setup.aesara_openblas()
+    if openblas is not None:
+        threads = openblas.openblas_get_num_threads()
         blas = f"BLAS {library.name}, {threads} thread{'s' if threads > 1 else ''}, {openblas_kernels(library)}"
     else:
         blas = f"blas__ldflags={aesara.config.blas__ldflags!r}"
