@@ -123,3 +123,9 @@ def test_a_build_over_its_target_is_reported_as_missed(monkeypatch, capsys):
     assert bench._timed_build("gru step", lambda: "built", target=10.0) == "built"
     assert bench.slow_builds == ["elman step built in 12.5 s (target at most 10 s)"]
     assert "compile: gru step built in 1.0 s" in capsys.readouterr().out
+
+
+def test_where_aesara_calls_another_blas_its_threads_are_left_alone(monkeypatch):
+    monkeypatch.setattr(aesara_setup, "aesara_openblas", lambda: None)
+    step = object()
+    assert bench.aerann_variants(step) == {"aerann/1": step}
