@@ -203,22 +203,23 @@ def module_from_key(cache, key, lnk):
 def _missing_modules(nodes) -> dict:
     """{module key: C linker} of the nodes whose C module neither the cache nor an earlier node has.
 
-    Nodes of different keys often have the same source (the key also names the node's
-    constants and the compiler's settings that leave the code alone); Aesara stores such a
-    module once and finds it by its source's hash, so one of them is built."""
+    Nodes of different keys often have the same source (the key also holds what leaves the
+    code alone, such as the inputs' static shapes); Aesara stores such a module once and finds
+    it by its source's hash (as :func:`_cached` does), so one of them is built."""
     cache, missing, sources = get_module_cache(), {}, set()
     for node in nodes:
         try:
             linker = CLinker().accept(FunctionGraph(node.inputs, node.outputs))
             key = linker.cmodule_key()
-            if not key or key in missing or _cached(cache, key, linker) is not None:
+            if not key or key in missing or cache._get_from_key(key) is not None:
                 continue
             source = get_module_hash(linker.get_src_code(), key)
+            if source in sources or cache._get_from_hash(source, key) is not None:
+                continue
         except Exception:  # no C code (a Python op, a scan): Aesara links it its own way
             continue
-        if source not in sources:
-            sources.add(source)
-            missing[key] = linker
+        sources.add(source)
+        missing[key] = linker
     return missing
 
 
