@@ -80,10 +80,6 @@ def test_no_c_module_is_built_ahead_for_a_python_node(monkeypatch):
     assert not any(_is_c(thunk) for node, thunk in _thunks(function) if node in in_python)
 
 
-def _node(output):
-    return output.owner
-
-
 @pytest.mark.parametrize(
     "build, expected",
     [
@@ -98,4 +94,4 @@ def _node(output):
     ],
 )
 def test_size_free_nodes(build, expected):
-    assert python_thunks.size_free(_node(build())) is expected
+    assert python_thunks.size_free(build().owner) is expected
